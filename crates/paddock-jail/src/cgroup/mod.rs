@@ -1,0 +1,1 @@
+//! (cgroup helper fills this in)

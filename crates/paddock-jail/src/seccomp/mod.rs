@@ -1,0 +1,1 @@
+//! (seccomp helper fills this in)
