@@ -1,0 +1,353 @@
+//! What runs after `clone`: the jail's init (PID 1) and, forked from it, the workload.
+//!
+//! Everything in this file is async-signal-safe. It only reads the [`ChildPlan`] that the
+//! parent built before the clone and calls the raw syscalls of `sys`. It never allocates,
+//! formats, locks, panics on purpose, or touches Rust's stdio. A failing step writes an
+//! 8-byte record `(stage, errno)` to the error pipe and exits; the parent turns that record
+//! into a `JailError`. When the workload's `execve` succeeds, the last copy of the error
+//! pipe closes (it is close-on-exec) and the parent reads EOF: the jail is running.
+//!
+//! Order (the comments in `run_init` say why each step sits where it does):
+//!  1. parent-death signal   2. private mount propagation   3. build the root
+//!  4. hostname, loopback    5. wait for the parent to place us in the cgroup, then a new
+//!  cgroup namespace         6. pivot_root and detach the host's root   7. /proc and its masks
+//!  8. pty (with --tty)      9. Landlock rules   10. rlimits   11. capability bounding set
+//!  12. uid/gid/groups       13. clear capabilities   14. no_new_privs, not dumpable
+//!  15. Landlock restrict    16. seccomp   17. fork the workload; init reaps and forwards
+//!  signals until the workload ends, then exits with its status.
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+
+use libc::{c_char, c_int};
+use nix::errno::Errno;
+
+use crate::lower::RawOp;
+use crate::seccomp::SeccompFilters;
+use crate::sys;
+
+/// Steps a child can fail at; the numbers travel through the error pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Stage {
+    /// Setting the parent-death signal.
+    ParentDeathSignal = 1,
+    /// Making mount propagation private.
+    PrivatePropagation,
+    /// Building the root (the detail says which operation).
+    BuildRoot,
+    /// Setting the hostname.
+    Hostname,
+    /// Bringing loopback up.
+    Loopback,
+    /// Waiting for the parent.
+    WaitParent,
+    /// Entering a new cgroup namespace.
+    CgroupNamespace,
+    /// `pivot_root`.
+    PivotRoot,
+    /// Mounting and masking `/proc`.
+    MountProc,
+    /// Creating the pty.
+    Pty,
+    /// Adding Landlock rules.
+    LandlockRules,
+    /// Setting rlimits.
+    Rlimits,
+    /// Dropping the capability bounding and ambient sets.
+    DropBounding,
+    /// Switching uid/gid/groups.
+    Identity,
+    /// Clearing capabilities.
+    ClearCapabilities,
+    /// Setting no_new_privs.
+    NoNewPrivs,
+    /// Applying the Landlock ruleset.
+    LandlockRestrict,
+    /// Installing seccomp.
+    Seccomp,
+    /// Changing directory to the workdir.
+    Chdir,
+    /// Forking the workload.
+    ForkWorkload,
+    /// Setting up the workload's terminal.
+    Terminal,
+    /// Executing the command.
+    Exec,
+}
+
+impl Stage {
+    /// Decodes a stage number from the error pipe.
+    pub fn from_u32(n: u32) -> Option<Stage> {
+        use Stage::*;
+        const ALL: [Stage; 22] = [
+            ParentDeathSignal,
+            PrivatePropagation,
+            BuildRoot,
+            Hostname,
+            Loopback,
+            WaitParent,
+            CgroupNamespace,
+            PivotRoot,
+            MountProc,
+            Pty,
+            LandlockRules,
+            Rlimits,
+            DropBounding,
+            Identity,
+            ClearCapabilities,
+            NoNewPrivs,
+            LandlockRestrict,
+            Seccomp,
+            Chdir,
+            ForkWorkload,
+            Terminal,
+            Exec,
+        ];
+        ALL.into_iter().find(|s| *s as u32 == n)
+    }
+}
+
+/// Exit status of init when a setup step failed (the parent reads the reason from the pipe).
+pub const SETUP_FAILED: c_int = 125;
+
+/// A NULL-terminated array of pointers into owned C strings, for `execve`.
+pub(crate) struct CArray {
+    _strings: Vec<CString>,
+    ptrs: Vec<*const c_char>,
+}
+
+impl CArray {
+    pub(crate) fn new(strings: Vec<CString>) -> Self {
+        let mut ptrs: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        Self {
+            _strings: strings,
+            ptrs,
+        }
+    }
+    pub(crate) fn as_slice(&self) -> &[*const c_char] {
+        &self.ptrs
+    }
+}
+
+/// Everything the child needs, built before the clone.
+pub(crate) struct ChildPlan {
+    pub root_ops: Vec<RawOp>,
+    pub proc_ops: Vec<RawOp>,
+    pub stage_dir: CString,
+    pub hostname: Vec<u8>,
+    pub landlock_fd: Option<RawFd>,
+    pub landlock_rules: Vec<(CString, u64)>,
+    pub rlimits: Vec<(c_int, u64)>,
+    pub last_cap: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    pub seccomp: SeccompFilters,
+    pub cwd: CString,
+    pub exec_candidates: Vec<CString>,
+    pub argv: CArray,
+    pub envp: CArray,
+    /// Read end: one byte from the parent once we are in the cgroup.
+    pub sync_fd: RawFd,
+    /// Write end: `(stage, errno)` records; close-on-exec.
+    pub err_fd: RawFd,
+    /// With --tty: socket on which the pty master goes to the parent.
+    pub tty_sock: Option<RawFd>,
+}
+
+fn report(fd: RawFd, stage: Stage, detail: u32, errno: Errno) {
+    let mut rec = [0u8; 12];
+    rec[..4].copy_from_slice(&(stage as u32).to_le_bytes());
+    rec[4..8].copy_from_slice(&detail.to_le_bytes());
+    rec[8..].copy_from_slice(&(errno as i32).to_le_bytes());
+    let _ = sys::write_all(fd, &rec);
+}
+
+fn fail(plan: &ChildPlan, stage: Stage, detail: u32, errno: Errno) -> ! {
+    report(plan.err_fd, stage, detail, errno);
+    sys::exit_now(SETUP_FAILED)
+}
+
+fn check<T>(plan: &ChildPlan, stage: Stage, r: Result<T, Errno>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => fail(plan, stage, 0, e),
+    }
+}
+
+fn run_ops(plan: &ChildPlan, ops: &[RawOp], stage: Stage) {
+    for (i, op) in ops.iter().enumerate() {
+        let r = match op {
+            RawOp::Mount {
+                src,
+                target,
+                fstype,
+                flags,
+                data,
+                skip_missing,
+            } => match sys::mount(src.as_deref(), target, fstype.as_deref(), *flags, data.as_deref()) {
+                Err(Errno::ENOENT) if *skip_missing => Ok(()),
+                r => r,
+            },
+            RawOp::SetAttr { target, attr } => sys::mount_setattr_recursive(target, *attr),
+            RawOp::Mkdir { path, mode } => match sys::mkdir(path, *mode) {
+                Err(Errno::EEXIST) => Ok(()),
+                r => r,
+            },
+            RawOp::Touch { path } => sys::touch(path),
+            RawOp::Symlink { target, link } => sys::symlink(target, link),
+            RawOp::CharDev {
+                path,
+                mode,
+                major,
+                minor,
+            } => sys::mknod_char(path, *mode, *major, *minor),
+        };
+        if let Err(e) = r {
+            fail(plan, stage, u32::try_from(i).unwrap_or(u32::MAX), e);
+        }
+    }
+}
+
+/// The jail's init. Runs as PID 1 of the new PID namespace; never returns.
+pub(crate) fn run_init(plan: &ChildPlan) -> ! {
+    // 1. If the parent dies, so does the jail (PID 1 exiting kills the whole namespace).
+    check(plan, Stage::ParentDeathSignal, sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _));
+    // 2. Nothing we mount may propagate back to the host.
+    check(
+        plan,
+        Stage::PrivatePropagation,
+        sys::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None),
+    );
+    // 3. Build the root while the parent places us in the cgroup (both cores work).
+    sys::umask(0);
+    run_ops(plan, &plan.root_ops, Stage::BuildRoot);
+    // 4. UTS and network namespaces are ours: name the host, bring loopback up.
+    check(plan, Stage::Hostname, sys::sethostname(&plan.hostname));
+    check(plan, Stage::Loopback, sys::loopback_up());
+    // 5. The cgroup namespace must be created after the move into the jail's cgroup, so that
+    //    the jail sees its own cgroup as the root. EOF means the parent died: stop.
+    let mut go = [0u8; 1];
+    match sys::read(plan.sync_fd, &mut go) {
+        Ok(1) => {}
+        Ok(_) => sys::exit_now(SETUP_FAILED),
+        Err(e) => fail(plan, Stage::WaitParent, 0, e),
+    }
+    sys::close(plan.sync_fd);
+    check(plan, Stage::CgroupNamespace, sys::unshare(libc::CLONE_NEWCGROUP));
+    // 6. Enter the new root; the host's root is detached, not just hidden.
+    check(plan, Stage::PivotRoot, sys::chdir(&plan.stage_dir));
+    check(plan, Stage::PivotRoot, sys::pivot_root_here());
+    check(plan, Stage::PivotRoot, sys::umount_detach(c"."));
+    check(plan, Stage::PivotRoot, sys::chdir(c"/"));
+    // 7. procfs for our PID namespace, with kernel interfaces masked.
+    run_ops(plan, &plan.proc_ops, Stage::MountProc);
+    // 8. The pty comes from the jail's own devpts; the master goes to the parent.
+    let tty_slave = plan.tty_sock.map(|sock| {
+        let (master, slave) = check(plan, Stage::Pty, sys::open_pty_pair());
+        check(plan, Stage::Pty, sys::send_fd(sock, master));
+        sys::close(master);
+        sys::close(sock);
+        slave
+    });
+    // 9. Landlock rules name paths as the jail sees them, so they are added after pivot_root.
+    if let Some(fd) = plan.landlock_fd {
+        for (path, access) in &plan.landlock_rules {
+            check(plan, Stage::LandlockRules, sys::landlock_add_path_rule(fd, path, *access));
+        }
+    }
+    // 10.-14. Resource limits, then give up every privilege, in the order the kernel needs:
+    //     the bounding set while we still have CAP_SETPCAP, the uid change last.
+    for (res, value) in &plan.rlimits {
+        check(plan, Stage::Rlimits, sys::set_rlimit(*res, *value));
+    }
+    check(plan, Stage::DropBounding, sys::drop_bounding_and_ambient(plan.last_cap));
+    check(plan, Stage::Identity, sys::set_identity(plan.uid, plan.gid, &plan.groups));
+    check(plan, Stage::ClearCapabilities, sys::clear_capabilities());
+    check(plan, Stage::NoNewPrivs, sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1));
+    // Threat: the workload (same uid) writing init's memory through /proc/1/mem.
+    check(plan, Stage::NoNewPrivs, sys::prctl(libc::PR_SET_DUMPABLE, 0));
+    // 15. Landlock applies to init and everything it forks.
+    if let Some(fd) = plan.landlock_fd {
+        check(plan, Stage::LandlockRestrict, sys::landlock_restrict_self(fd));
+        sys::close(fd);
+    }
+    // 16. Seccomp last: the steps above use calls the filter refuses (mount, pivot_root…).
+    check(plan, Stage::Seccomp, plan.seccomp.install());
+    check(plan, Stage::Chdir, sys::chdir(&plan.cwd));
+    // 17. Signals are taken synchronously; the workload gets a clean mask.
+    check(plan, Stage::ForkWorkload, sys::sigmask_all(libc::SIG_SETMASK, true));
+    let workload = match sys::fork() {
+        Ok(sys::Forked::Child) => run_workload(plan, tty_slave),
+        Ok(sys::Forked::Parent(pid)) => pid,
+        Err(e) => fail(plan, Stage::ForkWorkload, 0, e),
+    };
+    sys::close(plan.err_fd);
+    if let Some(slave) = tty_slave {
+        sys::close(slave);
+    }
+    reap_until(workload)
+}
+
+/// Forwards signals to the workload and reaps every orphan until the workload ends;
+/// then exits with its status (128+N when it was killed by signal N).
+fn reap_until(workload: libc::pid_t) -> ! {
+    loop {
+        let sig = match sys::wait_any_signal() {
+            Ok(sig) => sig,
+            Err(_) => continue,
+        };
+        if sig != libc::SIGCHLD {
+            let _ = sys::kill(workload, sig);
+            continue;
+        }
+        loop {
+            match sys::waitpid(-1, false) {
+                Ok(sys::Reaped::Child { pid, status }) if pid == workload => {
+                    let code = if libc::WIFEXITED(status) {
+                        libc::WEXITSTATUS(status)
+                    } else if libc::WIFSIGNALED(status) {
+                        128 + libc::WTERMSIG(status)
+                    } else {
+                        continue;
+                    };
+                    // Leaving as PID 1 makes the kernel kill everything else in the jail.
+                    sys::exit_now(code)
+                }
+                Ok(sys::Reaped::Child { .. }) => {}
+                Ok(sys::Reaped::Nothing) | Err(_) => break,
+            }
+        }
+    }
+}
+
+fn run_workload(plan: &ChildPlan, tty_slave: Option<RawFd>) -> ! {
+    sys::reset_signal_dispositions();
+    let _ = sys::sigmask_all(libc::SIG_SETMASK, false);
+    if let Some(slave) = tty_slave {
+        // A session of its own whose controlling terminal is the jail's pty: the host's
+        // terminal is never reachable, so TIOCSTI has nothing to inject into.
+        check(plan, Stage::Terminal, sys::setsid());
+        for fd in 0..3 {
+            check(plan, Stage::Terminal, sys::dup2(slave, fd));
+        }
+        check(plan, Stage::Terminal, sys::set_controlling_tty(0));
+    }
+    // Threat: descriptors leaked from the caller. Only stdio survives (the error pipe is
+    // close-on-exec).
+    let err = plan.err_fd as u32;
+    let _ = sys::close_range(3, err.saturating_sub(1));
+    let _ = sys::close_range(err + 1, u32::MAX);
+    let mut last = Errno::ENOENT;
+    for path in &plan.exec_candidates {
+        let e = sys::execve(path, plan.argv.as_slice(), plan.envp.as_slice());
+        // Like execvp: keep looking after ENOENT/ENOTDIR, remember a permission error.
+        if e != Errno::ENOENT && e != Errno::ENOTDIR {
+            last = e;
+        }
+    }
+    report(plan.err_fd, Stage::Exec, 0, last);
+    sys::exit_now(if last == Errno::ENOENT { 127 } else { 126 })
+}
