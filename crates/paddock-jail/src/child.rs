@@ -9,8 +9,8 @@
 //!
 //! Order (the comments in `run_init` say why each step sits where it does):
 //!  1. parent-death signal   2. private mount propagation   3. build the root
-//!  4. hostname, loopback    5. wait for the parent to place us in the cgroup, then a new
-//!  cgroup namespace         6. pivot_root and detach the host's root   7. /proc and its masks
+//!  4. hostname, loopback    5. join the jail's cgroup, then a new cgroup namespace
+//!         6. pivot_root and detach the host's root   7. /proc and its masks
 //!  8. pty (with --tty)      9. Landlock rules   10. rlimits   11. capability bounding set
 //!  12. uid/gid/groups       13. clear capabilities   14. no_new_privs, not dumpable
 //!  15. Landlock restrict    16. seccomp   17. fork the workload; init reaps and forwards
@@ -42,6 +42,8 @@ pub enum Stage {
     Loopback,
     /// Waiting for the parent.
     WaitParent,
+    /// Joining the jail's cgroup.
+    JoinCgroup,
     /// Entering a new cgroup namespace.
     CgroupNamespace,
     /// `pivot_root`.
@@ -80,13 +82,14 @@ impl Stage {
     /// Decodes a stage number from the error pipe.
     pub fn from_u32(n: u32) -> Option<Stage> {
         use Stage::*;
-        const ALL: [Stage; 22] = [
+        const ALL: [Stage; 23] = [
             ParentDeathSignal,
             PrivatePropagation,
             BuildRoot,
             Hostname,
             Loopback,
             WaitParent,
+            JoinCgroup,
             CgroupNamespace,
             PivotRoot,
             MountProc,
@@ -149,7 +152,9 @@ pub(crate) struct ChildPlan {
     pub exec_candidates: Vec<CString>,
     pub argv: CArray,
     pub envp: CArray,
-    /// Read end: one byte from the parent once we are in the cgroup.
+    /// Files init writes "0" into to join its cgroup (v1 `tasks`, v2 `cgroup.procs`).
+    pub cgroup_join: Vec<CString>,
+    /// Read end: one byte from the parent right after the clone; EOF means it died.
     pub sync_fd: RawFd,
     /// Write end: `(stage, errno)` records; close-on-exec.
     pub err_fd: RawFd,
@@ -227,8 +232,11 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
     // 4. UTS and network namespaces are ours: name the host, bring loopback up.
     check(plan, Stage::Hostname, sys::sethostname(&plan.hostname));
     check(plan, Stage::Loopback, sys::loopback_up());
-    // 5. The cgroup namespace must be created after the move into the jail's cgroup, so that
-    //    the jail sees its own cgroup as the root. EOF means the parent died: stop.
+    // 5. Join the jail's cgroup ourselves: a single-threaded task moving itself ("0" into
+    //    v1 `tasks`) skips the kernel's global threadgroup lock, whose write side waits for
+    //    an RCU grace period (~5 ms) when the parent moves us by pid. Then a new cgroup
+    //    namespace, so the jail sees its own cgroup as the root. The parent's byte arrived
+    //    right after the clone; EOF means it died before we set the death signal.
     let mut go = [0u8; 1];
     match sys::read(plan.sync_fd, &mut go) {
         Ok(1) => {}
@@ -236,6 +244,11 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
         Err(e) => fail(plan, Stage::WaitParent, 0, e),
     }
     sys::close(plan.sync_fd);
+    for (i, file) in plan.cgroup_join.iter().enumerate() {
+        if let Err(e) = sys::write_file(file, b"0") {
+            fail(plan, Stage::JoinCgroup, u32::try_from(i).unwrap_or(u32::MAX), e);
+        }
+    }
     check(plan, Stage::CgroupNamespace, sys::unshare(libc::CLONE_NEWCGROUP));
     // 6. Enter the new root; the host's root is detached, not just hidden.
     check(plan, Stage::PivotRoot, sys::chdir(&plan.stage_dir));

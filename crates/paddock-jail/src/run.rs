@@ -147,11 +147,13 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         exec_candidates,
         argv,
         envp,
+        cgroup_join: Vec::new(),
         sync_fd: -1,
         err_fd: -1,
         tty_sock: None,
     };
-    let result = start_and_wait(plan, spec, &cg);
+    let entry = cgroup_entry(&cg)?;
+    let result = start_and_wait(plan, spec, entry);
     // 6. Whatever happened, nothing of the jail may outlive `run`.
     let killed = cg.kill_all();
     let removed = cg.remove();
@@ -166,7 +168,7 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
 }
 
 /// Clones init into new namespaces, places it in the cgroup, and waits for the jail to end.
-fn start_and_wait(mut plan: ChildPlan, spec: &JailSpec, cg: &cgroup::JailCgroup) -> Result<i32, JailError> {
+fn start_and_wait(mut plan: ChildPlan, spec: &JailSpec, entry: CgroupEntry) -> Result<i32, JailError> {
     let host = |action: &'static str| move |errno: Errno| JailError::Host { action, errno };
     let (sync_r, sync_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(host("create a pipe"))?;
     let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(host("create a pipe"))?;
@@ -196,7 +198,19 @@ fn start_and_wait(mut plan: ChildPlan, spec: &JailSpec, cg: &cgroup::JailCgroup)
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWNET
         | libc::CLONE_NEWPID;
-    let pid = match sys::clone_fork(flags).map_err(host("create the jail's namespaces"))? {
+    plan.cgroup_join = entry.v1_tasks;
+    let forked = match &entry.v2_dir {
+        Some(dir) => match sys::clone3_into_cgroup(flags, dir.as_raw_fd()) {
+            // Kernels before 5.7: plain clone, and init joins the v2 group by writing "0".
+            Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL) => {
+                plan.cgroup_join.extend(entry.v2_procs.clone());
+                sys::clone_fork(flags)
+            }
+            other => other,
+        },
+        None => sys::clone_fork(flags),
+    };
+    let pid = match forked.map_err(host("create the jail's namespaces"))? {
         sys::Forked::Child => {
             for fd in &parent_ends {
                 sys::close(*fd);
@@ -208,12 +222,7 @@ fn start_and_wait(mut plan: ChildPlan, spec: &JailSpec, cg: &cgroup::JailCgroup)
     drop(sync_r);
     drop(err_w);
     let tty_parent = tty.map(|(p, _child)| p);
-    // Init waits for this byte before entering its cgroup namespace.
-    if let Err(e) = cg.add_pid(pid.as_raw()) {
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-        relay::reap(pid);
-        return Err(e.into());
-    }
+    // Init joins its cgroup itself (see child.rs); this byte only proves we are alive.
     let _ = sys::write_all(sync_w.as_raw_fd(), b"G");
     drop(sync_w);
     let master = match &tty_parent {
@@ -419,4 +428,40 @@ fn exec_plan(spec: &JailSpec) -> Result<(Vec<CString>, CArray, CArray), JailErro
         .map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((candidates, CArray::new(argv), CArray::new(envp)))
+}
+
+/// How init joins the jail's cgroups: v1 hierarchies by writing "0" into their `tasks`
+/// file (a thread moving itself needs no global lock); the v2 group, if any, by being
+/// cloned straight into it (`CLONE_INTO_CGROUP`).
+struct CgroupEntry {
+    v1_tasks: Vec<CString>,
+    v2_dir: Option<OwnedFd>,
+    v2_procs: Option<CString>,
+}
+
+fn cgroup_entry(cg: &cgroup::JailCgroup) -> Result<CgroupEntry, JailError> {
+    let mut entry = CgroupEntry {
+        v1_tasks: Vec::new(),
+        v2_dir: None,
+        v2_procs: None,
+    };
+    for dir in cg.paths() {
+        let tasks = dir.join("tasks");
+        if tasks.exists() {
+            entry.v1_tasks.push(lower::cstr(&tasks)?);
+            continue;
+        }
+        let fd = nix::fcntl::open(
+            &dir,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|errno| JailError::Host {
+            action: "open the jail's cgroup v2 directory",
+            errno,
+        })?;
+        entry.v2_dir = Some(fd);
+        entry.v2_procs = Some(lower::cstr(&dir.join("cgroup.procs"))?);
+    }
+    Ok(entry)
 }

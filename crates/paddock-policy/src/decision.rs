@@ -68,15 +68,22 @@ impl EgressRule {
     /// Decides a request that reached this rule: deny entries first, then allow entries (none
     /// means every request not denied). A `passthrough` rule sees no requests and allows.
     pub fn decide_request(&self, method: Method, path: &str) -> Decision {
-        let deny = |reason| Decision::Deny { rule: Some(self.name.clone()), reason };
+        let deny = |reason| Decision::Deny {
+            rule: Some(self.name.clone()),
+            reason,
+        };
         if self.tls == TlsMode::Passthrough {
-            return Decision::Allow { rule: self.name.clone() };
+            return Decision::Allow {
+                rule: self.name.clone(),
+            };
         }
         if let Some(index) = self.deny.iter().position(|d| d.matches(method, path)) {
             return deny(DenyReason::DeniedByRule { index });
         }
         if self.allow.is_empty() || self.allow.iter().any(|a| a.matches(method, path)) {
-            Decision::Allow { rule: self.name.clone() }
+            Decision::Allow {
+                rule: self.name.clone(),
+            }
         } else {
             deny(DenyReason::NotAllowed)
         }
@@ -88,11 +95,18 @@ impl NetworkPolicy {
     /// any denial wins over any allowance.
     pub fn decide_http(&self, host: &str, port: u16, method: Method, path: &str) -> Decision {
         if self.mode == crate::resolved::NetworkMode::None {
-            return Decision::Deny { rule: None, reason: DenyReason::NetworkNone };
+            return Decision::Deny {
+                rule: None,
+                reason: DenyReason::NetworkNone,
+            };
         }
         let mut allowed = None;
         let mut refused = None;
-        for rule in self.egress.iter().filter(|r| r.host.matches(host) && r.ports.contains(&port)) {
+        for rule in self
+            .egress
+            .iter()
+            .filter(|r| r.host.matches(host) && r.ports.contains(&port))
+        {
             match rule.decide_request(method, path) {
                 d @ Decision::Deny { .. } => {
                     refused.get_or_insert(d);
@@ -102,9 +116,10 @@ impl NetworkPolicy {
                 }
             }
         }
-        refused
-            .or(allowed)
-            .unwrap_or(Decision::Deny { rule: None, reason: DenyReason::NoRule })
+        refused.or(allowed).unwrap_or(Decision::Deny {
+            rule: None,
+            reason: DenyReason::NoRule,
+        })
     }
 }
 
@@ -120,18 +135,30 @@ mod tests {
             host: "api.github.com".parse().unwrap(),
             ports: [443].into(),
             tls: TlsMode::Inspect,
-            allow: vec![HttpRule { methods: allow.iter().copied().collect(), path: "/**".parse().unwrap() }],
-            deny: vec![HttpRule { methods: deny.iter().copied().collect(), path: "/**".parse().unwrap() }],
+            allow: vec![HttpRule {
+                methods: allow.iter().copied().collect(),
+                path: "/**".parse().unwrap(),
+            }],
+            deny: vec![HttpRule {
+                methods: deny.iter().copied().collect(),
+                path: "/**".parse().unwrap(),
+            }],
         }
     }
 
     #[test]
     fn deny_beats_allow_for_the_same_request() {
         let r = rule(&[Method::Get, Method::Post], &[Method::Post]);
-        assert_eq!(r.decide_request(Method::Get, "/repos"), Decision::Allow { rule: "gh".into() });
+        assert_eq!(
+            r.decide_request(Method::Get, "/repos"),
+            Decision::Allow { rule: "gh".into() }
+        );
         assert_eq!(
             r.decide_request(Method::Post, "/repos"),
-            Decision::Deny { rule: Some("gh".into()), reason: DenyReason::DeniedByRule { index: 0 } }
+            Decision::Deny {
+                rule: Some("gh".into()),
+                reason: DenyReason::DeniedByRule { index: 0 }
+            }
         );
     }
 
@@ -139,7 +166,13 @@ mod tests {
     fn blocks_post_when_only_get_is_allowed() {
         let r = rule(&[Method::Get], &[]);
         let d = r.decide_request(Method::Post, "/repos");
-        assert_eq!(d, Decision::Deny { rule: Some("gh".into()), reason: DenyReason::NotAllowed });
+        assert_eq!(
+            d,
+            Decision::Deny {
+                rule: Some("gh".into()),
+                reason: DenyReason::NotAllowed
+            }
+        );
         assert_eq!(DenyReason::NotAllowed.code(), "not_in_allow_list");
     }
 
@@ -147,14 +180,35 @@ mod tests {
     fn blocks_hosts_without_a_rule_and_everything_in_mode_none() {
         let mut net = system_default().network;
         net.egress.push(rule(&[Method::Get], &[]));
-        assert!(matches!(net.decide_http("api.github.com", 443, Method::Get, "/"), Decision::Allow { .. }));
+        assert!(matches!(
+            net.decide_http("api.github.com", 443, Method::Get, "/"),
+            Decision::Allow { .. }
+        ));
         let other = net.decide_http("evil.example", 443, Method::Get, "/");
-        assert_eq!(other, Decision::Deny { rule: None, reason: DenyReason::NoRule });
+        assert_eq!(
+            other,
+            Decision::Deny {
+                rule: None,
+                reason: DenyReason::NoRule
+            }
+        );
         let port = net.decide_http("api.github.com", 80, Method::Get, "/");
-        assert_eq!(port, Decision::Deny { rule: None, reason: DenyReason::NoRule });
+        assert_eq!(
+            port,
+            Decision::Deny {
+                rule: None,
+                reason: DenyReason::NoRule
+            }
+        );
         net.mode = crate::resolved::NetworkMode::None;
         let none = net.decide_http("api.github.com", 443, Method::Get, "/");
-        assert_eq!(none, Decision::Deny { rule: None, reason: DenyReason::NetworkNone });
+        assert_eq!(
+            none,
+            Decision::Deny {
+                rule: None,
+                reason: DenyReason::NetworkNone
+            }
+        );
     }
 
     #[test]
@@ -165,6 +219,12 @@ mod tests {
         net.egress.push(open);
         net.egress.push(rule(&[Method::Get], &[Method::Post]));
         let d = net.decide_http("api.github.com", 443, Method::Post, "/x");
-        assert!(matches!(d, Decision::Deny { reason: DenyReason::DeniedByRule { .. }, .. }));
+        assert!(matches!(
+            d,
+            Decision::Deny {
+                reason: DenyReason::DeniedByRule { .. },
+                ..
+            }
+        ));
     }
 }

@@ -127,6 +127,11 @@ pub enum Problem {
     },
     /// Method/path entries on a `passthrough` rule, which cannot see requests.
     RulesNeedInspect,
+    /// Two egress rules for overlapping hosts with a port in common.
+    OverlappingRules {
+        /// Index of the earlier rule.
+        other: usize,
+    },
     /// An allow entry that a deny entry fully covers, so it can never match.
     UnmatchableAllow {
         /// Index of the deny entry that covers it.
@@ -150,6 +155,7 @@ impl Problem {
             Problem::BadEnv(_) => "bad_env",
             Problem::ReservedRange { .. } => "reserved_range",
             Problem::RulesNeedInspect => "rules_need_inspect",
+            Problem::OverlappingRules { .. } => "overlapping_rules",
             Problem::UnmatchableAllow { .. } => "unmatchable_allow",
         }
     }
@@ -188,6 +194,10 @@ impl fmt::Display for Problem {
             ),
             Problem::RulesNeedInspect => f.write_str(
                 "allow/deny entries need `tls: inspect`; a passthrough rule cannot see methods or paths",
+            ),
+            Problem::OverlappingRules { other } => write!(
+                f,
+                "this rule's host and ports overlap network.egress[{other}]; one rule governs each host and port: merge them or split the ports"
             ),
             Problem::UnmatchableAllow { deny } => write!(
                 f,

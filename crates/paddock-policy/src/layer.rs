@@ -81,12 +81,6 @@ pub fn resolve(layers: &[Layer]) -> Result<ResolvedPolicy, PolicyError> {
             position: layer.doc.positions.get(&key),
             key,
         };
-        let fs = &next.filesystem;
-        check_binds(&fs.read_only, &fs.read_write, &fs.hidden).map_err(|(key, problem)| {
-            // Indices here count the merged lists, not this layer's: name the list only.
-            let key = key.split('[').next().unwrap_or_default().to_owned();
-            PolicyError::Validate { at: at(key), problem }
-        })?;
         if layer.authority == Authority::Owner {
             if let Some(w) = next.widening_over(&acc) {
                 return Err(PolicyError::ResolveWiden {
@@ -97,6 +91,15 @@ pub fn resolve(layers: &[Layer]) -> Result<ResolvedPolicy, PolicyError> {
                 });
             }
         }
+        let fs = &next.filesystem;
+        check_binds(&fs.read_only, &fs.read_write, &fs.hidden).map_err(|(key, problem)| {
+            // Indices here count the merged lists, not this layer's: name the list only.
+            let key = key.split('[').next().unwrap_or_default().to_owned();
+            PolicyError::Validate {
+                at: at(key),
+                problem,
+            }
+        })?;
         acc = next;
     }
     Ok(acc)

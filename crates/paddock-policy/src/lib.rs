@@ -88,9 +88,14 @@ pub use decision::{Decision, DenyReason};
 pub use error::{Origin, PolicyError, Position, Problem, Warning, WarningKind};
 pub use layer::{resolve, Authority, Layer, LayerKind};
 pub use narrow::Widening;
-pub use net::{is_public_suffix, Cidr, Credential, EgressRule, HostPattern, HttpRule, Method, PathGlob, TlsMode};
+pub use net::{
+    is_public_suffix, Cidr, Credential, EgressRule, HostPattern, HttpRule, Method, PathGlob,
+    TlsMode,
+};
 pub use parse::{parse_layer, Parsed, MAX_POLICY_BYTES};
 pub use positions::Positions;
 pub use resolved::*;
-pub use schema::{DnsDoc, FilesystemDoc, InferenceDoc, NetworkDoc, PolicyDoc, ProcessDoc, ResourcesDoc};
+pub use schema::{
+    DnsDoc, FilesystemDoc, InferenceDoc, NetworkDoc, PolicyDoc, ProcessDoc, ResourcesDoc,
+};
 pub use values::ValueError;

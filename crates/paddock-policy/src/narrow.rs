@@ -28,8 +28,16 @@ impl ResolvedPolicy {
     }
 }
 
-fn widen(key: impl Into<String>, value: impl fmt::Display, limit: impl fmt::Display) -> Option<Widening> {
-    Some(Widening { key: key.into(), value: value.to_string(), limit: limit.to_string() })
+fn widen(
+    key: impl Into<String>,
+    value: impl fmt::Display,
+    limit: impl fmt::Display,
+) -> Option<Widening> {
+    Some(Widening {
+        key: key.into(),
+        value: value.to_string(),
+        limit: limit.to_string(),
+    })
 }
 
 fn list<T: fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
@@ -48,20 +56,36 @@ fn filesystem(c: &ResolvedPolicy, p: &ResolvedPolicy) -> Option<Widening> {
     }
     let visible: Vec<&AbsPath> = p.read_only.iter().chain(&p.read_write).collect();
     if let Some(i) = c.read_only.iter().position(|x| !under_any(x, &visible)) {
-        return widen(format!("filesystem.read_only[{i}]"), &c.read_only[i], format!("binds {}", list(&visible)));
+        return widen(
+            format!("filesystem.read_only[{i}]"),
+            &c.read_only[i],
+            format!("binds {}", list(&visible)),
+        );
     }
     let writable: Vec<&AbsPath> = p.read_write.iter().collect();
     if let Some(i) = c.read_write.iter().position(|x| !under_any(x, &writable)) {
-        return widen(format!("filesystem.read_write[{i}]"), &c.read_write[i], format!("read_write {}", list(&writable)));
+        return widen(
+            format!("filesystem.read_write[{i}]"),
+            &c.read_write[i],
+            format!("read_write {}", list(&writable)),
+        );
     }
     if let Some(h) = p.hidden.iter().find(|h| !c.hidden.contains(h)) {
-        return widen("filesystem.hidden", format!("unhiding {h}"), format!("hidden {}", list(&p.hidden)));
+        return widen(
+            "filesystem.hidden",
+            format!("unhiding {h}"),
+            format!("hidden {}", list(&p.hidden)),
+        );
     }
     if c.tmp_size > p.tmp_size {
         return widen("filesystem.tmp_size", c.tmp_size, p.tmp_size);
     }
     if p.landlock == LandlockMode::Required && c.landlock != LandlockMode::Required {
-        return widen("filesystem.landlock", c.landlock.as_str(), p.landlock.as_str());
+        return widen(
+            "filesystem.landlock",
+            c.landlock.as_str(),
+            p.landlock.as_str(),
+        );
     }
     None
 }
@@ -83,7 +107,11 @@ fn process_and_resources(c: &ResolvedPolicy, p: &ResolvedPolicy) -> Option<Widen
         }
     }
     if c.process.seccomp != p.process.seccomp {
-        return widen("process.seccomp", format!("{:?}", c.process.seccomp), format!("{:?}", p.process.seccomp));
+        return widen(
+            "process.seccomp",
+            format!("{:?}", c.process.seccomp),
+            format!("{:?}", p.process.seccomp),
+        );
     }
     let (c, p) = (&c.resources, &p.resources);
     limit("resources.memory", &c.memory, &p.memory)
@@ -99,19 +127,31 @@ fn network(c: &ResolvedPolicy, p: &ResolvedPolicy) -> Option<Widening> {
     }
     for (i, r) in c.private_ranges.iter().enumerate() {
         if !p.private_ranges.iter().any(|pr| pr.contains(r)) {
-            return widen(format!("network.private_ranges[{i}]"), r, list(&p.private_ranges));
+            return widen(
+                format!("network.private_ranges[{i}]"),
+                r,
+                list(&p.private_ranges),
+            );
         }
     }
     for (i, d) in c.dns_allow.iter().enumerate() {
         if !p.dns_patterns().any(|pd| pd.covers(d)) {
-            return widen(format!("network.dns.allow[{i}]"), d, format!("DNS names {}", list(p.dns_patterns())));
+            return widen(
+                format!("network.dns.allow[{i}]"),
+                d,
+                format!("DNS names {}", list(p.dns_patterns())),
+            );
         }
     }
     for (i, rule) in c.egress.iter().enumerate() {
         let key = format!("network.egress[{i}]");
         let Some(parent) = p.egress.iter().find(|r| r.name == rule.name) else {
             let names = list(p.egress.iter().map(|r| &r.name));
-            return widen(format!("{key}.name"), format!("new rule {:?}", rule.name), format!("rules {names}"));
+            return widen(
+                format!("{key}.name"),
+                format!("new rule {:?}", rule.name),
+                format!("rules {names}"),
+            );
         };
         if let Some(w) = egress_rule(&key, rule, parent) {
             return Some(w);
@@ -119,9 +159,21 @@ fn network(c: &ResolvedPolicy, p: &ResolvedPolicy) -> Option<Widening> {
     }
     for (i, cred) in c.credentials.iter().enumerate() {
         let key = format!("network.credentials[{i}]");
-        let Some(parent) = p.credentials.iter().find(|x| x.env == cred.env && x.secret == cred.secret) else {
-            let known = list(p.credentials.iter().map(|x| format!("{}={}", x.env, x.secret)));
-            return widen(key, format!("{}={}", cred.env, cred.secret), format!("credentials {known}"));
+        let Some(parent) = p
+            .credentials
+            .iter()
+            .find(|x| x.env == cred.env && x.secret == cred.secret)
+        else {
+            let known = list(
+                p.credentials
+                    .iter()
+                    .map(|x| format!("{}={}", x.env, x.secret)),
+            );
+            return widen(
+                key,
+                format!("{}={}", cred.env, cred.secret),
+                format!("credentials {known}"),
+            );
         };
         for (j, h) in cred.hosts.iter().enumerate() {
             if !parent.hosts.iter().any(|ph| ph.covers(h)) {
@@ -159,7 +211,11 @@ fn egress_rule(key: &str, c: &EgressRule, p: &EgressRule) -> Option<Widening> {
     }
     if !p.allow.is_empty() {
         if c.allow.is_empty() {
-            return widen(format!("{key}.allow"), "every request (no allow entries)", list(&p.allow));
+            return widen(
+                format!("{key}.allow"),
+                "every request (no allow entries)",
+                list(&p.allow),
+            );
         }
         for (j, a) in c.allow.iter().enumerate() {
             if !p.allow.iter().any(|pa| pa.covers(a)) {
@@ -167,8 +223,16 @@ fn egress_rule(key: &str, c: &EgressRule, p: &EgressRule) -> Option<Widening> {
             }
         }
     }
-    if let Some(d) = p.deny.iter().find(|pd| !c.deny.iter().any(|cd| cd.covers(pd))) {
-        return widen(format!("{key}.deny"), format!("no deny entry covering {d}"), list(&p.deny));
+    if let Some(d) = p
+        .deny
+        .iter()
+        .find(|pd| !c.deny.iter().any(|cd| cd.covers(pd)))
+    {
+        return widen(
+            format!("{key}.deny"),
+            format!("no deny entry covering {d}"),
+            list(&p.deny),
+        );
     }
     None
 }
@@ -179,7 +243,15 @@ fn inference(c: &ResolvedPolicy, p: &ResolvedPolicy) -> Option<Widening> {
         return widen("inference.models", m, list(&p.models));
     }
     if c.max_concurrency > p.max_concurrency {
-        return widen("inference.max_concurrency", c.max_concurrency, p.max_concurrency);
+        return widen(
+            "inference.max_concurrency",
+            c.max_concurrency,
+            p.max_concurrency,
+        );
     }
-    limit("inference.tokens_per_day", &c.tokens_per_day, &p.tokens_per_day)
+    limit(
+        "inference.tokens_per_day",
+        &c.tokens_per_day,
+        &p.tokens_per_day,
+    )
 }

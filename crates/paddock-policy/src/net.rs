@@ -30,7 +30,10 @@ impl Cidr {
 
     /// An IPv4 range from constant parts; callers pass canonical values.
     pub(crate) fn v4(octets: [u8; 4], prefix: u8) -> Self {
-        Self { addr: IpAddr::from(octets), prefix }
+        Self {
+            addr: IpAddr::from(octets),
+            prefix,
+        }
     }
 
     /// The network address.
@@ -63,7 +66,11 @@ impl Cidr {
     }
 
     fn mask(prefix: u8, max: u8) -> u128 {
-        let full = if max == 128 { u128::MAX } else { (1u128 << max) - 1 };
+        let full = if max == 128 {
+            u128::MAX
+        } else {
+            (1u128 << max) - 1
+        };
         match prefix {
             0 => 0,
             p => (u128::MAX << (max - p)) & full,
@@ -75,7 +82,9 @@ impl FromStr for Cidr {
     type Err = ValueError;
 
     fn from_str(s: &str) -> Result<Self, ValueError> {
-        let err = || ValueError::Cidr { value: s.to_owned() };
+        let err = || ValueError::Cidr {
+            value: s.to_owned(),
+        };
         let (addr, prefix) = s.split_once('/').ok_or_else(err)?;
         let addr: IpAddr = addr.parse().map_err(|_| err())?;
         if prefix.is_empty() || prefix.len() > 3 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
@@ -100,7 +109,10 @@ pub(crate) fn reserved_ranges() -> Vec<(Cidr, &'static str)> {
     let mut out = vec![
         (Cidr::v4([0, 0, 0, 0], 8), "\"this network\""),
         (Cidr::v4([127, 0, 0, 0], 8), "loopback"),
-        (Cidr::v4([169, 254, 0, 0], 16), "link-local (cloud metadata)"),
+        (
+            Cidr::v4([169, 254, 0, 0], 16),
+            "link-local (cloud metadata)",
+        ),
         (Cidr::v4([224, 0, 0, 0], 4), "multicast"),
         (Cidr::v4([240, 0, 0, 0], 4), "reserved"),
     ];
@@ -121,17 +133,104 @@ pub(crate) fn reserved_ranges() -> Vec<(Cidr, &'static str)> {
 /// Public suffixes refused as egress hosts and DNS wildcards: a rule for `*.com` would let a
 /// jail reach (and exfiltrate to) any domain under it. A short built-in list, not the full PSL.
 const PUBLIC_SUFFIXES: &[&str] = &[
-    "com", "net", "org", "io", "dev", "app", "ai", "co", "edu", "gov", "mil", "int", "info",
-    "biz", "xyz", "me", "tv", "cloud", "online", "site", "tech", "top", "eu", "us", "uk",
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "de", "fr", "nl", "be", "at", "ch", "it",
-    "es", "pt", "se", "no", "dk", "fi", "ie", "pl", "cz", "ru", "ua", "ca", "au", "com.au",
-    "net.au", "org.au", "nz", "co.nz", "jp", "co.jp", "ne.jp", "cn", "com.cn", "in", "co.in",
-    "br", "com.br", "kr", "co.kr", "tw", "com.tw", "hk", "com.hk", "sg", "com.sg", "za",
-    "co.za", "mx", "com.mx", "ar", "com.ar", "github.io", "githubusercontent.com",
-    "gitlab.io", "herokuapp.com", "appspot.com", "cloudfront.net", "amazonaws.com",
-    "s3.amazonaws.com", "azurewebsites.net", "blob.core.windows.net", "vercel.app",
-    "netlify.app", "pages.dev", "workers.dev", "web.app", "firebaseapp.com", "blogspot.com",
-    "ngrok.io", "ngrok-free.app", "trycloudflare.com",
+    "com",
+    "net",
+    "org",
+    "io",
+    "dev",
+    "app",
+    "ai",
+    "co",
+    "edu",
+    "gov",
+    "mil",
+    "int",
+    "info",
+    "biz",
+    "xyz",
+    "me",
+    "tv",
+    "cloud",
+    "online",
+    "site",
+    "tech",
+    "top",
+    "eu",
+    "us",
+    "uk",
+    "co.uk",
+    "org.uk",
+    "ac.uk",
+    "gov.uk",
+    "me.uk",
+    "de",
+    "fr",
+    "nl",
+    "be",
+    "at",
+    "ch",
+    "it",
+    "es",
+    "pt",
+    "se",
+    "no",
+    "dk",
+    "fi",
+    "ie",
+    "pl",
+    "cz",
+    "ru",
+    "ua",
+    "ca",
+    "au",
+    "com.au",
+    "net.au",
+    "org.au",
+    "nz",
+    "co.nz",
+    "jp",
+    "co.jp",
+    "ne.jp",
+    "cn",
+    "com.cn",
+    "in",
+    "co.in",
+    "br",
+    "com.br",
+    "kr",
+    "co.kr",
+    "tw",
+    "com.tw",
+    "hk",
+    "com.hk",
+    "sg",
+    "com.sg",
+    "za",
+    "co.za",
+    "mx",
+    "com.mx",
+    "ar",
+    "com.ar",
+    "github.io",
+    "githubusercontent.com",
+    "gitlab.io",
+    "herokuapp.com",
+    "appspot.com",
+    "cloudfront.net",
+    "amazonaws.com",
+    "s3.amazonaws.com",
+    "azurewebsites.net",
+    "blob.core.windows.net",
+    "vercel.app",
+    "netlify.app",
+    "pages.dev",
+    "workers.dev",
+    "web.app",
+    "firebaseapp.com",
+    "blogspot.com",
+    "ngrok.io",
+    "ngrok-free.app",
+    "trycloudflare.com",
 ];
 
 /// True for the names on Paddock's built-in public suffix list.
@@ -181,13 +280,18 @@ fn check_dns_name(name: &str) -> Result<(), &'static str> {
         return Err("a host name has 1 to 253 characters");
     }
     if name.parse::<IpAddr>().is_ok() {
-        return Err("write a host name, not an address (private addresses come from private_ranges)");
+        return Err(
+            "write a host name, not an address (private addresses come from private_ranges)",
+        );
     }
     for label in name.split('.') {
         if label.is_empty() || label.len() > 63 {
             return Err("each dot-separated label has 1 to 63 characters");
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err("a name may contain only letters, digits, '-', '_' and dots; wildcards only as a leading \"*.\"");
         }
         if label.starts_with('-') || label.ends_with('-') {
@@ -204,7 +308,10 @@ impl FromStr for HostPattern {
     type Err = ValueError;
 
     fn from_str(s: &str) -> Result<Self, ValueError> {
-        let err = |reason| ValueError::Host { value: s.to_owned(), reason };
+        let err = |reason| ValueError::Host {
+            value: s.to_owned(),
+            reason,
+        };
         let lower = s.to_ascii_lowercase();
         if lower == "*" {
             return Err(err("a bare * would allow every host; name the hosts"));
@@ -360,17 +467,27 @@ impl FromStr for PathGlob {
     type Err = ValueError;
 
     fn from_str(s: &str) -> Result<Self, ValueError> {
-        let err = |reason| ValueError::PathGlob { value: s.to_owned(), reason };
+        let err = |reason| ValueError::PathGlob {
+            value: s.to_owned(),
+            reason,
+        };
         if !s.starts_with('/') {
             return Err(err("a path glob starts with /"));
         }
         if s.len() > 1024 {
             return Err(err("a path glob has at most 1024 characters"));
         }
-        if s.chars().any(|c| c.is_control() || c.is_whitespace() || c == '?' || c == '#') {
-            return Err(err("no spaces, control characters, '?' or '#' (rules match the path, not the query)"));
+        if s.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '?' || c == '#')
+        {
+            return Err(err(
+                "no spaces, control characters, '?' or '#' (rules match the path, not the query)",
+            ));
         }
-        if s[1..].split('/').any(|seg| seg.contains("**") && seg != "**") {
+        if s[1..]
+            .split('/')
+            .any(|seg| seg.contains("**") && seg != "**")
+        {
             return Err(err("** must be a whole segment, as in /repos/**"));
         }
         Ok(PathGlob(s.to_owned()))

@@ -14,7 +14,15 @@ fn cidrs_parse_canonical_ranges_only() {
     assert_eq!(c.prefix(), 8);
     assert_eq!(c.to_string(), "10.0.0.0/8");
     assert!("fd00::/8".parse::<Cidr>().is_ok());
-    for bad in ["10.0.0.1/8", "10.0.0.0", "10.0.0.0/33", "fd00::/129", "x/8", "10.0.0.0/", "10.0.0.0/+8"] {
+    for bad in [
+        "10.0.0.1/8",
+        "10.0.0.0",
+        "10.0.0.0/33",
+        "fd00::/129",
+        "x/8",
+        "10.0.0.0/",
+        "10.0.0.0/+8",
+    ] {
         assert!(bad.parse::<Cidr>().is_err(), "{bad}");
     }
 }
@@ -33,11 +41,32 @@ fn cidr_containment_respects_family_and_prefix() {
 
 #[test]
 fn host_patterns_refuse_wildcards_and_public_suffixes() {
-    assert_eq!(host("API.github.com"), HostPattern::Exact("api.github.com".into()));
-    assert_eq!(host("*.svc.corp.example"), HostPattern::Suffix("svc.corp.example".into()));
-    for bad in ["*", "*.", "com", "*.com", "co.uk", "*.co.uk", "*.github.io", "a.*.example", "**.x.org",
-        "10.0.0.1", "-bad.example", "bad-.example", "a..b", "", "exa mple.org", "*example.org"]
-    {
+    assert_eq!(
+        host("API.github.com"),
+        HostPattern::Exact("api.github.com".into())
+    );
+    assert_eq!(
+        host("*.svc.corp.example"),
+        HostPattern::Suffix("svc.corp.example".into())
+    );
+    for bad in [
+        "*",
+        "*.",
+        "com",
+        "*.com",
+        "co.uk",
+        "*.co.uk",
+        "*.github.io",
+        "a.*.example",
+        "**.x.org",
+        "10.0.0.1",
+        "-bad.example",
+        "bad-.example",
+        "a..b",
+        "",
+        "exa mple.org",
+        "*example.org",
+    ] {
         assert!(bad.parse::<HostPattern>().is_err(), "{bad:?}");
     }
 }

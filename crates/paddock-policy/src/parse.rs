@@ -76,7 +76,7 @@ fn options() -> Options {
     budget.max_inclusion_depth = 0;
 
     let mut alias_limits = AliasLimits::default();
-    alias_limits.max_total_replayed_events = 100_000;
+    alias_limits.max_total_replayed_events = 10_000;
     alias_limits.max_replay_stack_depth = 16;
     alias_limits.max_alias_expansions_per_anchor = 1_000;
 
@@ -110,7 +110,14 @@ fn parse_error(source: &str, text: &str, err: &serde_saphyr::Error) -> PolicyErr
         .and_then(|p| Positions::index(text, Some(p)).key_at(p).map(str::to_owned))
         .unwrap_or_default();
     let message = sanitize(UserMessageFormatter.format_message(inner));
-    PolicyError::Parse { at: Origin { source: source.to_owned(), position, key }, message }
+    PolicyError::Parse {
+        at: Origin {
+            source: source.to_owned(),
+            position,
+            key,
+        },
+        message,
+    }
 }
 
 /// Messages may quote the user's text; keep control characters out of terminals and logs.

@@ -61,14 +61,18 @@ fn blocks_billion_laughs() {
 }
 
 #[test]
-fn blocks_billion_laughs_inside_a_schema_field() {
-    let mut text = String::from("inference:\n  models: &m0 [a, a, a, a, a, a, a, a, a, a]\n");
-    let mut anchors = String::new();
-    for i in 1..9 {
-        anchors.push_str(&format!("  x{i}: &m{i} [{}]\n", vec![format!("*m{}", i - 1); 10].join(",")));
+fn blocks_alias_amplification_through_valid_fields() {
+    // Every alias lands where the schema accepts it, so only the replay budget stops it:
+    // 2,000 rules × 1,000 allow entries would be two million entries.
+    let entries = vec!["{path: /a}"; 1000].join(", ");
+    let mut text = format!(
+        "network:\n  egress:\n    - &r {{name: a, host: a.example, tls: inspect, allow: [{entries}]}}\n"
+    );
+    for _ in 0..2000 {
+        text.push_str("    - *r\n");
     }
-    text.push_str(&anchors);
-    refused_fast(&text);
+    let e = refused_fast(&text);
+    assert!(e.to_string().contains("too complex"), "{e}");
 }
 
 #[test]
@@ -97,7 +101,13 @@ fn blocks_deep_nesting_of_maps_in_flow() {
 fn blocks_oversized_input_before_parsing() {
     let text = format!("# {}\n", "x".repeat(MAX_POLICY_BYTES));
     let e = refused_fast(&text);
-    assert!(matches!(e, PolicyError::ParseTooLarge { limit: MAX_POLICY_BYTES, .. }));
+    assert!(matches!(
+        e,
+        PolicyError::ParseTooLarge {
+            limit: MAX_POLICY_BYTES,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -120,7 +130,11 @@ fn unknown_keys_name_their_path_and_position() {
     let o = at(&e);
     assert_eq!(o.position, pos(3, 3), "{e}");
     assert_eq!(o.key, "filesystem.readwrite", "{e}");
-    assert!(e.to_string().starts_with("policy.yaml:3:3: filesystem.readwrite: "), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("policy.yaml:3:3: filesystem.readwrite: "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -141,7 +155,10 @@ fn bad_values_name_their_path_and_position() {
 
 #[test]
 fn yaml_1_1_booleans_and_custom_tags_are_refused() {
-    assert!(matches!(err("version: !evil 1\n"), PolicyError::Parse { .. }));
+    assert!(matches!(
+        err("version: !evil 1\n"),
+        PolicyError::Parse { .. }
+    ));
 }
 
 #[test]
@@ -151,17 +168,34 @@ fn blocks_writable_root_with_line_and_column() {
     assert_eq!(
         e,
         PolicyError::Validate {
-            at: Origin { source: "policy.yaml".into(), position: pos(8, 7), key: "filesystem.read_write[0]".into() },
+            at: Origin {
+                source: "policy.yaml".into(),
+                position: pos(8, 7),
+                key: "filesystem.read_write[0]".into()
+            },
             problem: Problem::RootWritable,
         }
     );
-    assert!(e.to_string().starts_with("policy.yaml:8:7: filesystem.read_write[0]: \"/\" may not be writable"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("policy.yaml:8:7: filesystem.read_write[0]: \"/\" may not be writable"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_version_is_refused() {
     let e = err("version: 2\n");
-    assert!(matches!(e, PolicyError::Validate { problem: Problem::UnsupportedVersion(2), .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            PolicyError::Validate {
+                problem: Problem::UnsupportedVersion(2),
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -171,8 +205,16 @@ fn network_without_dns_allow_warns() {
     let w = &parsed.warnings[0];
     assert_eq!(w.kind, WarningKind::NoDnsAllow);
     assert_eq!(w.at.position, pos(2, 3));
-    assert!(w.to_string().starts_with("p.yaml:2:3: network.mode: warning: "), "{w}");
-    let quiet = parse_layer("p.yaml", "network:\n  mode: intranet\n  dns: {allow: [git.corp.example]}\n").unwrap();
+    assert!(
+        w.to_string()
+            .starts_with("p.yaml:2:3: network.mode: warning: "),
+        "{w}"
+    );
+    let quiet = parse_layer(
+        "p.yaml",
+        "network:\n  mode: intranet\n  dns: {allow: [git.corp.example]}\n",
+    )
+    .unwrap();
     assert!(quiet.warnings.is_empty());
 }
 

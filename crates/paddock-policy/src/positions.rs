@@ -124,8 +124,12 @@ impl Positions {
             }
             if let Node::Open(is_map) = node {
                 stack.push(match (path, is_map) {
-                    (Some(path), true) if stack.len() < MAX_RECORDED_DEPTH => Frame::Map { path, key: None },
-                    (Some(path), false) if stack.len() < MAX_RECORDED_DEPTH => Frame::Seq { path, next: 0 },
+                    (Some(path), true) if stack.len() < MAX_RECORDED_DEPTH => {
+                        Frame::Map { path, key: None }
+                    }
+                    (Some(path), false) if stack.len() < MAX_RECORDED_DEPTH => {
+                        Frame::Seq { path, next: 0 }
+                    }
                     _ => Frame::Ignored,
                 });
             }
@@ -179,8 +183,15 @@ mod tests {
         assert_eq!(p.get("filesystem.read_write"), pos(3, 3));
         assert_eq!(p.get("filesystem.read_write[1]"), pos(5, 7));
         assert_eq!(p.get("network.mode"), pos(6, 11));
-        assert_eq!(p.get("filesystem.read_write[7]"), pos(3, 3), "falls back to the parent");
-        assert_eq!(p.key_at(Position { line: 5, column: 9 }), Some("filesystem.read_write[1]"));
+        assert_eq!(
+            p.get("filesystem.read_write[7]"),
+            pos(3, 3),
+            "falls back to the parent"
+        );
+        assert_eq!(
+            p.key_at(Position { line: 5, column: 9 }),
+            Some("filesystem.read_write[1]")
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ impl AbsPath {
         if !s.starts_with('/') || s.len() > 4096 {
             return None;
         }
-        if s.chars().any(|c| c.is_control() || c == ':' || c == ',' || c == '\\') {
+        if s.chars()
+            .any(|c| c.is_control() || c == ':' || c == ',' || c == '\\')
+        {
             return None;
         }
         if s == "/" {
@@ -29,7 +31,10 @@ impl AbsPath {
         if s.ends_with('/') {
             return None;
         }
-        if s[1..].split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        if s[1..]
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
             return None;
         }
         Some(Self(s.to_owned()))
@@ -252,7 +257,9 @@ impl NetworkPolicy {
 
     /// The patterns the DNS filter answers: `dns.allow` followed by every egress host.
     pub fn dns_patterns(&self) -> impl Iterator<Item = &HostPattern> {
-        self.dns_allow.iter().chain(self.egress.iter().map(|r| &r.host))
+        self.dns_allow
+            .iter()
+            .chain(self.egress.iter().map(|r| &r.host))
     }
 }
 

@@ -14,9 +14,19 @@ pub(crate) type Failure = (String, Problem);
 
 /// Checks one layer; returns its warnings or the first rule it breaks.
 pub(crate) fn validate_doc(source: &str, doc: &PolicyDoc) -> Result<Vec<Warning>, PolicyError> {
-    let at = |key: String| Origin { source: source.to_owned(), position: doc.positions.get(&key), key };
-    check_doc(doc).map_err(|(key, problem)| PolicyError::Validate { at: at(key), problem })?;
-    Ok(warnings(doc).into_iter().map(|(key, kind)| Warning { at: at(key), kind }).collect())
+    let at = |key: String| Origin {
+        source: source.to_owned(),
+        position: doc.positions.get(&key),
+        key,
+    };
+    check_doc(doc).map_err(|(key, problem)| PolicyError::Validate {
+        at: at(key),
+        problem,
+    })?;
+    Ok(warnings(doc)
+        .into_iter()
+        .map(|(key, kind)| Warning { at: at(key), kind })
+        .collect())
 }
 
 fn check_doc(doc: &PolicyDoc) -> Result<(), Failure> {
@@ -32,9 +42,16 @@ fn check_doc(doc: &PolicyDoc) -> Result<(), Failure> {
     if fs.tmp_size.is_some_and(|s| s.0 == 0) {
         return Err(("filesystem.tmp_size".into(), Problem::Zero));
     }
-    for (key, list) in [("read_only", &fs.read_only), ("read_write", &fs.read_write), ("hidden", &fs.hidden)] {
+    for (key, list) in [
+        ("read_only", &fs.read_only),
+        ("read_write", &fs.read_write),
+        ("hidden", &fs.hidden),
+    ] {
         if let Some(list) = list {
-            unique(&format!("filesystem.{key}"), list.iter().map(AbsPath::to_string))?;
+            unique(
+                &format!("filesystem.{key}"),
+                list.iter().map(AbsPath::to_string),
+            )?;
         }
     }
     let none = Vec::new();
@@ -69,9 +86,14 @@ fn check_doc(doc: &PolicyDoc) -> Result<(), Failure> {
     let inf = &doc.inference;
     if let Some(models) = &inf.models {
         for (i, m) in models.iter().enumerate() {
-            let ok = !m.is_empty() && m.len() <= 256 && !m.chars().any(|c| c.is_whitespace() || c.is_control());
+            let ok = !m.is_empty()
+                && m.len() <= 256
+                && !m.chars().any(|c| c.is_whitespace() || c.is_control());
             if !ok {
-                return Err((format!("inference.models[{i}]"), Problem::BadName(m.clone())));
+                return Err((
+                    format!("inference.models[{i}]"),
+                    Problem::BadName(m.clone()),
+                ));
             }
         }
         unique("inference.models", models.iter().cloned())?;
@@ -87,7 +109,11 @@ fn check_doc(doc: &PolicyDoc) -> Result<(), Failure> {
 
 /// Bind rules, for one layer and again for a resolved policy: `/` is never writable, a path is
 /// not both read-only and writable, and no bind is at or under a hidden path.
-pub(crate) fn check_binds(ro: &[AbsPath], rw: &[AbsPath], hidden: &[AbsPath]) -> Result<(), Failure> {
+pub(crate) fn check_binds(
+    ro: &[AbsPath],
+    rw: &[AbsPath],
+    hidden: &[AbsPath],
+) -> Result<(), Failure> {
     for (i, p) in rw.iter().enumerate() {
         let key = format!("filesystem.read_write[{i}]");
         if p.as_str() == "/" {
@@ -99,7 +125,10 @@ pub(crate) fn check_binds(ro: &[AbsPath], rw: &[AbsPath], hidden: &[AbsPath]) ->
     }
     for (i, h) in hidden.iter().enumerate() {
         if ro.iter().chain(rw).any(|b| b.starts_with(h)) {
-            return Err((format!("filesystem.hidden[{i}]"), Problem::HiddenButBound(h.clone())));
+            return Err((
+                format!("filesystem.hidden[{i}]"),
+                Problem::HiddenButBound(h.clone()),
+            ));
         }
     }
     Ok(())
@@ -109,7 +138,10 @@ fn check_ranges(ranges: &[Cidr]) -> Result<(), Failure> {
     let reserved = reserved_ranges();
     for (i, r) in ranges.iter().enumerate() {
         if let Some((_, what)) = reserved.iter().find(|(c, _)| c.overlaps(r)) {
-            let problem = Problem::ReservedRange { range: r.to_string(), what };
+            let problem = Problem::ReservedRange {
+                range: r.to_string(),
+                what,
+            };
             return Err((format!("network.private_ranges[{i}]"), problem));
         }
     }
@@ -138,8 +170,20 @@ fn check_egress(rules: &[EgressRule]) -> Result<(), Failure> {
         }
         for (j, allow) in rule.allow.iter().enumerate() {
             if let Some(deny) = rule.deny.iter().position(|d| d.covers(allow)) {
-                return Err((format!("{key}.allow[{j}]"), Problem::UnmatchableAllow { deny }));
+                return Err((
+                    format!("{key}.allow[{j}]"),
+                    Problem::UnmatchableAllow { deny },
+                ));
             }
+        }
+        // One rule governs each host and port. Otherwise removing a rule (which an owner layer
+        // may do) could un-shadow a laxer rule for the same requests and so widen the policy.
+        let overlaps = |o: &EgressRule| {
+            (o.host.covers(&rule.host) || rule.host.covers(&o.host))
+                && !o.ports.is_disjoint(&rule.ports)
+        };
+        if let Some(other) = rules[..i].iter().position(overlaps) {
+            return Err((format!("{key}.host"), Problem::OverlappingRules { other }));
         }
     }
     unique("network.egress", rules.iter().map(|r| r.name.clone()))
@@ -187,14 +231,17 @@ fn warnings(doc: &PolicyDoc) -> Vec<(String, WarningKind)> {
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Environment variable names a credential placeholder may use. Names the jail's own plumbing
 /// or the dynamic loader reads are refused: a placeholder there would break or subvert the jail.
 fn is_env_name(s: &str) -> bool {
     let well_formed = s.len() <= 128
-        && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     let reserved = ["PATH", "HOME", "USER", "SHELL", "PWD", "TERM"].contains(&s)
         || s.starts_with("LD_")

@@ -62,7 +62,9 @@ impl FromStr for ByteSize {
 
     /// Parses `512M`, `1G`, `64K`, `1T` (also `MiB`-style suffixes) or a plain byte count.
     fn from_str(s: &str) -> Result<Self, ValueError> {
-        let err = || ValueError::ByteSize { value: s.to_owned() };
+        let err = || ValueError::ByteSize {
+            value: s.to_owned(),
+        };
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (digits, suffix) = s.split_at(split);
         if digits.is_empty() || digits.len() > 20 {
@@ -99,14 +101,20 @@ impl FromStr for Cpus {
 
     /// Parses a decimal number of CPUs with at most three decimals (`1.5` → 1500 millis).
     fn from_str(s: &str) -> Result<Self, ValueError> {
-        let err = || ValueError::Cpus { value: s.to_owned() };
+        let err = || ValueError::Cpus {
+            value: s.to_owned(),
+        };
         let (int, frac) = match s.split_once('.') {
             Some((_, "")) => return Err(err()),
             Some(parts) => parts,
             None => (s, ""),
         };
         let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty() || int.len() > 5 || frac.len() > 3 || !all_digits(int) || !all_digits(frac)
+        if int.is_empty()
+            || int.len() > 5
+            || frac.len() > 3
+            || !all_digits(int)
+            || !all_digits(frac)
         {
             return Err(err());
         }
@@ -125,7 +133,9 @@ impl FromStr for Cpus {
 
 impl Cpus {
     fn from_f64(v: f64) -> Result<Self, ValueError> {
-        let err = || ValueError::Cpus { value: v.to_string() };
+        let err = || ValueError::Cpus {
+            value: v.to_string(),
+        };
         if !v.is_finite() || v < 0.0 || v * 1000.0 > MAX_CPU_MILLIS as f64 {
             return Err(err());
         }
@@ -155,7 +165,9 @@ impl FromStr for AbsPath {
     type Err = ValueError;
 
     fn from_str(s: &str) -> Result<Self, ValueError> {
-        AbsPath::new(s).ok_or_else(|| ValueError::Path { value: s.to_owned() })
+        AbsPath::new(s).ok_or_else(|| ValueError::Path {
+            value: s.to_owned(),
+        })
     }
 }
 
@@ -209,9 +221,11 @@ impl<'de> Deserialize<'de> for ByteSize {
                 Ok(ByteSize(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
-                u64::try_from(v)
-                    .map(ByteSize)
-                    .map_err(|_| E::custom(ValueError::ByteSize { value: v.to_string() }))
+                u64::try_from(v).map(ByteSize).map_err(|_| {
+                    E::custom(ValueError::ByteSize {
+                        value: v.to_string(),
+                    })
+                })
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
                 v.parse().map_err(E::custom)
@@ -259,7 +273,17 @@ mod tests {
         assert_eq!("1T".parse::<ByteSize>(), Ok(ByteSize(1 << 40)));
         assert_eq!("2GiB".parse::<ByteSize>(), Ok(ByteSize(2 << 30)));
         assert_eq!("1048576".parse::<ByteSize>(), Ok(ByteSize(1 << 20)));
-        for bad in ["", "M", "1.5G", "-1", "1 G", "1g", "1P", "99999999999T", "1GG"] {
+        for bad in [
+            "",
+            "M",
+            "1.5G",
+            "-1",
+            "1 G",
+            "1g",
+            "1P",
+            "99999999999T",
+            "1GG",
+        ] {
             assert!(bad.parse::<ByteSize>().is_err(), "{bad}");
         }
     }
@@ -267,7 +291,10 @@ mod tests {
     #[test]
     fn sizes_display_round_trips() {
         for s in ["1G", "512M", "64K", "1T", "1000", "0", "1536M"] {
-            assert_eq!(s.parse::<ByteSize>().map(|b| b.to_string()), Ok(s.to_owned()));
+            assert_eq!(
+                s.parse::<ByteSize>().map(|b| b.to_string()),
+                Ok(s.to_owned())
+            );
         }
     }
 
@@ -292,11 +319,23 @@ mod tests {
     fn paths_refuse_traversal_and_relative_forms() {
         assert!("/opt/tools".parse::<AbsPath>().is_ok());
         assert!("/".parse::<AbsPath>().is_ok());
-        for bad in ["opt", "/opt/../etc", "/opt/./x", "//opt", "/opt/", "", "/a:b", "/a\nb"] {
+        for bad in [
+            "opt",
+            "/opt/../etc",
+            "/opt/./x",
+            "//opt",
+            "/opt/",
+            "",
+            "/a:b",
+            "/a\nb",
+        ] {
             assert!(bad.parse::<AbsPath>().is_err(), "{bad:?}");
         }
         assert_eq!("host".parse::<RootFs>(), Ok(RootFs::Host));
-        assert!(matches!("/srv/rootfs".parse::<RootFs>(), Ok(RootFs::Dir(_))));
+        assert!(matches!(
+            "/srv/rootfs".parse::<RootFs>(),
+            Ok(RootFs::Dir(_))
+        ));
         assert!("rootfs".parse::<RootFs>().is_err());
     }
 }

@@ -8,7 +8,6 @@ use std::time::Instant;
 use super::error::CgroupError;
 use super::fs;
 use super::limits::{Plan, Usage};
-use super::REMOVE_BUDGET;
 
 /// A jail's groups in the v1 hierarchies or in the cgroup2 hierarchy.
 pub(crate) trait CgroupBackend: fmt::Debug + Send + Sync {
@@ -35,9 +34,9 @@ pub(crate) trait CgroupBackend: fmt::Debug + Send + Sync {
         self.dirs().iter().try_for_each(|d| fs::add_pid(d, pid))
     }
 
-    /// Removes every group directory, trying all of them; returns the first error.
-    fn remove(&self) -> Result<(), CgroupError> {
-        let deadline = Instant::now() + REMOVE_BUDGET;
+    /// Removes every group directory, retrying busy ones until `deadline`, trying all of them;
+    /// returns the first error.
+    fn remove(&self, deadline: Instant) -> Result<(), CgroupError> {
         let mut first = Ok(());
         for dir in self.dirs() {
             let result = fs::rmdir_retry(dir, deadline);

@@ -70,11 +70,26 @@ fn hybrid_this_machine_serves_everything_from_v1() {
     let h = hierarchies(HYBRID, "hugetlb\n");
     assert_eq!(h.setup(), CgroupSetup::Hybrid);
     assert_eq!(h.v2_root(), Some(Path::new("/sys/fs/cgroup/unified")));
-    assert_eq!(h.hierarchy(Controller::Memory), Some(&v1("/sys/fs/cgroup/memory")));
-    assert_eq!(h.hierarchy(Controller::Pids), Some(&v1("/sys/fs/cgroup/pids")));
-    assert_eq!(h.hierarchy(Controller::Cpu), Some(&v1("/sys/fs/cgroup/cpu")));
-    assert_eq!(h.hierarchy(Controller::CpuAcct), Some(&v1("/sys/fs/cgroup/cpuacct")));
-    assert_eq!(h.hierarchy(Controller::Freezer), Some(&v1("/sys/fs/cgroup/freezer")));
+    assert_eq!(
+        h.hierarchy(Controller::Memory),
+        Some(&v1("/sys/fs/cgroup/memory"))
+    );
+    assert_eq!(
+        h.hierarchy(Controller::Pids),
+        Some(&v1("/sys/fs/cgroup/pids"))
+    );
+    assert_eq!(
+        h.hierarchy(Controller::Cpu),
+        Some(&v1("/sys/fs/cgroup/cpu"))
+    );
+    assert_eq!(
+        h.hierarchy(Controller::CpuAcct),
+        Some(&v1("/sys/fs/cgroup/cpuacct"))
+    );
+    assert_eq!(
+        h.hierarchy(Controller::Freezer),
+        Some(&v1("/sys/fs/cgroup/freezer"))
+    );
     assert!(h.v2_controllers().is_empty());
     // One group per distinct hierarchy, cpuset/devices/blkio untouched.
     let mounts: Vec<PathBuf> = h.v1_mounts().into_iter().map(|(m, _)| m).collect();
@@ -93,17 +108,21 @@ fn hybrid_this_machine_serves_everything_from_v1() {
 
 #[test]
 fn hybrid_uses_cgroup2_for_a_controller_no_v1_hierarchy_serves() {
-    let without_memory: String = HYBRID.lines().filter(|l| !l.contains("memory")).fold(
-        String::new(),
-        |mut s, l| {
-            s.push_str(l);
-            s.push('\n');
-            s
-        },
-    );
+    let without_memory: String =
+        HYBRID
+            .lines()
+            .filter(|l| !l.contains("memory"))
+            .fold(String::new(), |mut s, l| {
+                s.push_str(l);
+                s.push('\n');
+                s
+            });
     let h = hierarchies(&without_memory, "memory hugetlb");
     assert_eq!(h.setup(), CgroupSetup::Hybrid);
-    assert_eq!(h.hierarchy(Controller::Memory), Some(&v2("/sys/fs/cgroup/unified")));
+    assert_eq!(
+        h.hierarchy(Controller::Memory),
+        Some(&v2("/sys/fs/cgroup/unified"))
+    );
     assert_eq!(h.v2_controllers(), [Controller::Memory]);
 }
 
@@ -112,7 +131,10 @@ fn v1_wins_over_cgroup2_for_the_same_controller() {
     // A kernel never lists a v1-bound controller in cgroup.controllers; if a table says both,
     // the v1 hierarchy (where the limit is really enforced) is the one we use.
     let h = hierarchies(HYBRID, "memory pids cpu");
-    assert_eq!(h.hierarchy(Controller::Memory), Some(&v1("/sys/fs/cgroup/memory")));
+    assert_eq!(
+        h.hierarchy(Controller::Memory),
+        Some(&v1("/sys/fs/cgroup/memory"))
+    );
     assert!(h.v2_controllers().is_empty());
 }
 
@@ -121,8 +143,14 @@ fn legacy_shares_one_group_between_cpu_and_cpuacct() {
     let h = hierarchies(LEGACY, "");
     assert_eq!(h.setup(), CgroupSetup::Legacy);
     assert_eq!(h.v2_root(), None);
-    assert_eq!(h.hierarchy(Controller::Cpu), Some(&v1("/sys/fs/cgroup/cpu,cpuacct")));
-    assert_eq!(h.hierarchy(Controller::CpuAcct), Some(&v1("/sys/fs/cgroup/cpu,cpuacct")));
+    assert_eq!(
+        h.hierarchy(Controller::Cpu),
+        Some(&v1("/sys/fs/cgroup/cpu,cpuacct"))
+    );
+    assert_eq!(
+        h.hierarchy(Controller::CpuAcct),
+        Some(&v1("/sys/fs/cgroup/cpu,cpuacct"))
+    );
     let mounts = h.v1_mounts();
     assert_eq!(mounts.len(), 4);
     assert!(mounts.contains(&(
@@ -151,9 +179,8 @@ fn unified_without_pids_controller_reports_it_missing() {
 
 #[test]
 fn named_v1_hierarchy_alone_does_not_make_a_host_hybrid() {
-    let table = format!(
-        "{UNIFIED}40 26 0:37 / /run/systemd/legacy rw - cgroup cgroup rw,name=systemd\n"
-    );
+    let table =
+        format!("{UNIFIED}40 26 0:37 / /run/systemd/legacy rw - cgroup cgroup rw,name=systemd\n");
     assert_eq!(hierarchies(&table, "").setup(), CgroupSetup::Unified);
 }
 
@@ -161,7 +188,10 @@ fn named_v1_hierarchy_alone_does_not_make_a_host_hybrid() {
 fn first_mount_of_a_hierarchy_wins() {
     let table = format!("{LEGACY}50 1 0:27 / /srv/ctr/memory rw - cgroup cgroup rw,memory\n");
     let h = hierarchies(&table, "");
-    assert_eq!(h.hierarchy(Controller::Memory), Some(&v1("/sys/fs/cgroup/memory")));
+    assert_eq!(
+        h.hierarchy(Controller::Memory),
+        Some(&v1("/sys/fs/cgroup/memory"))
+    );
 }
 
 #[test]

@@ -221,7 +221,9 @@ pub enum CgroupError {
     },
 
     /// Writing or polling a v1 `freezer.state` failed.
-    #[error("cannot freeze or thaw {path}: {source}; the group may stay frozen: write THAWED to it")]
+    #[error(
+        "cannot freeze or thaw {path}: {source}; the group may stay frozen: write THAWED to it"
+    )]
     Freeze {
         /// The `freezer.state` file.
         path: PathBuf,

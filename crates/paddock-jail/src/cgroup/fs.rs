@@ -103,12 +103,15 @@ pub(crate) fn mkdir_new(path: &Path) -> Result<(), CgroupError> {
 /// Moves `pid` into the group at `dir`.
 pub(crate) fn add_pid(dir: &Path, pid: i32) -> Result<(), CgroupError> {
     let path = dir.join("cgroup.procs");
-    if pid <= 0 {
-        // 0 would move the caller, the supervisor itself.
+    // 0 would move the caller: the supervisor must never share a jail's limits or its fate.
+    if pid <= 0 || pid == own_pid() {
         return Err(CgroupError::AddPid {
             path,
             pid,
-            source: io::Error::new(io::ErrorKind::InvalidInput, "pid must be positive"),
+            source: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "only another process (pid > 0, not the supervisor) can join a jail",
+            ),
         });
     }
     write_file(&path, &pid.to_string()).map_err(|source| CgroupError::AddPid { path, pid, source })
@@ -156,7 +159,7 @@ pub(crate) fn read_all_procs(files: &[PathBuf]) -> Result<Vec<i32>, CgroupError>
 
 /// Sends SIGKILL once to every process listed in `files`.
 pub(crate) fn kill_listed(files: &[PathBuf]) -> Result<(), CgroupError> {
-    let me = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
+    let me = own_pid();
     for f in files {
         for pid in read_procs(f)? {
             if pid == me {
@@ -187,17 +190,7 @@ pub(crate) fn kill_listed(files: &[PathBuf]) -> Result<(), CgroupError> {
 pub(crate) fn kill_until_empty(files: &[PathBuf], deadline: Instant) -> Result<(), CgroupError> {
     let started = Instant::now();
     loop {
-        kill_listed(files)?;
-        sleep(POLL);
-        let mut left = None;
-        for f in files {
-            let pids = read_procs(f)?;
-            if !pids.is_empty() {
-                left = Some((f.clone(), pids));
-                break;
-            }
-        }
-        let Some((path, remaining)) = left else {
+        let Some((path, remaining)) = first_populated(files)? else {
             return Ok(());
         };
         if Instant::now() >= deadline {
@@ -207,7 +200,38 @@ pub(crate) fn kill_until_empty(files: &[PathBuf], deadline: Instant) -> Result<(
                 waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             });
         }
+        kill_listed(files)?;
+        sleep(POLL);
     }
+}
+
+/// The first of `files` that lists a process, with the pids it lists.
+fn first_populated(files: &[PathBuf]) -> Result<Option<(PathBuf, Vec<i32>)>, CgroupError> {
+    for f in files {
+        let pids = read_procs(f)?;
+        if !pids.is_empty() {
+            return Ok(Some((f.clone(), pids)));
+        }
+    }
+    Ok(None)
+}
+
+/// Fails if `files` list this very process: signalling it would kill the supervisor.
+pub(crate) fn refuse_self(files: &[PathBuf]) -> Result<(), CgroupError> {
+    let me = own_pid();
+    for f in files {
+        if read_procs(f)?.contains(&me) {
+            return Err(CgroupError::KillSelf {
+                path: f.clone(),
+                pid: me,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn own_pid() -> i32 {
+    i32::try_from(std::process::id()).unwrap_or(i32::MAX)
 }
 
 /// Removes a group directory, retrying on `EBUSY` with a doubling pause until `deadline`:

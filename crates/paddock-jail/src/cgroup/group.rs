@@ -12,7 +12,7 @@ use super::fs;
 use super::limits::{Limits, Plan, Usage};
 use super::v1::V1Group;
 use super::v2::V2Group;
-use super::{validate_name, KILL_TIMEOUT};
+use super::{validate_name, KILL_TIMEOUT, REMOVE_BUDGET};
 
 /// One jail's cgroup: `paddock/<name>` in every hierarchy that serves a controller Paddock
 /// uses, plus the cgroup2 hierarchy when the host has one.
@@ -154,6 +154,8 @@ impl JailCgroup {
 
     pub(crate) fn kill_all_within(&self, timeout: Duration) -> Result<(), CgroupError> {
         let deadline = Instant::now() + timeout;
+        // cgroup.kill would not stop at the supervisor: check before any backend acts.
+        fs::refuse_self(&self.procs_files())?;
         let mut first_error = None;
         for b in &self.backends {
             if let Err(e) = b.start_kill() {
@@ -175,9 +177,10 @@ impl JailCgroup {
     }
 
     fn remove_groups(&self) -> Result<(), CgroupError> {
+        let deadline = Instant::now() + REMOVE_BUDGET;
         let mut first = Ok(());
         for b in &self.backends {
-            let result = b.remove();
+            let result = b.remove(deadline);
             if first.is_ok() {
                 first = result;
             }

@@ -1,7 +1,7 @@
 //! `create`, `JailCgroup` and `remove_stale` on fake v1, hybrid and v2 trees.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::group::create_with_page_size;
@@ -29,7 +29,10 @@ fn remove_fake(cg: JailCgroup) {
 fn v1_writes_every_limit_in_its_hierarchy() {
     let t = fake_v1();
     let cg = create_in(&t, "s1", &LIMITS).unwrap();
-    assert_eq!(t.read("memory/paddock/s1/memory.limit_in_bytes"), "67108864");
+    assert_eq!(
+        t.read("memory/paddock/s1/memory.limit_in_bytes"),
+        "67108864"
+    );
     assert_eq!(t.read("pids/paddock/s1/pids.max"), "16");
     assert_eq!(t.read("cpu,cpuacct/paddock/s1/cpu.cfs_period_us"), "100000");
     assert_eq!(t.read("cpu,cpuacct/paddock/s1/cpu.cfs_quota_us"), "150000");
@@ -63,7 +66,11 @@ fn v1_add_pid_writes_every_hierarchy_and_pids_is_the_union() {
     let cg = create_in(&t, "s1", &LIMITS).unwrap();
     cg.add_pid(4242).unwrap();
     for m in ["memory", "pids", "cpu,cpuacct", "freezer"] {
-        assert_eq!(t.read(&format!("{m}/paddock/s1/cgroup.procs")), "4242", "{m}");
+        assert_eq!(
+            t.read(&format!("{m}/paddock/s1/cgroup.procs")),
+            "4242",
+            "{m}"
+        );
     }
     t.write("memory/paddock/s1/cgroup.procs", "4242\n4243\n");
     assert_eq!(cg.pids().unwrap(), [4242, 4243]);
@@ -114,7 +121,10 @@ fn v1_kill_all_sigkills_listed_processes_and_reports_survivors() {
         other => panic!("{other:?}"),
     }
     let status = child.wait().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
     remove_fake(cg);
 }
 
@@ -126,6 +136,22 @@ fn kill_all_refuses_to_kill_the_supervisor_itself() {
     t.write("pids/paddock/s1/cgroup.procs", &me);
     let err = cg.kill_all_within(Duration::from_millis(50)).unwrap_err();
     assert!(matches!(err, CgroupError::KillSelf { .. }), "{err:?}");
+    remove_fake(cg);
+}
+
+#[test]
+fn kill_all_checks_for_the_supervisor_before_writing_cgroup_kill() {
+    let t = fake_v2("cpu memory pids");
+    let cg = create_in(&t, "s2", &LIMITS).unwrap();
+    t.write("v2/paddock/s2/cgroup.kill", "");
+    t.write(
+        "v2/paddock/s2/cgroup.procs",
+        &std::process::id().to_string(),
+    );
+    let err = cg.kill_all_within(Duration::from_millis(50)).unwrap_err();
+    assert!(matches!(err, CgroupError::KillSelf { .. }), "{err:?}");
+    assert_eq!(t.read("v2/paddock/s2/cgroup.kill"), "");
+    t.write("v2/paddock/s2/cgroup.procs", "");
     remove_fake(cg);
 }
 
@@ -143,10 +169,11 @@ fn kill_all_rejects_pids_that_would_signal_a_process_group() {
 }
 
 #[test]
-fn add_pid_rejects_non_positive_pids() {
+fn add_pid_refuses_the_supervisor_and_non_positive_pids() {
     let t = fake_v1();
     let cg = create_in(&t, "s1", &LIMITS).unwrap();
-    for pid in [0, -1] {
+    let me = i32::try_from(std::process::id()).unwrap();
+    for pid in [0, -1, me] {
         let err = cg.add_pid(pid).unwrap_err();
         assert!(matches!(err, CgroupError::AddPid { .. }), "{err:?}");
     }
@@ -202,7 +229,15 @@ fn a_limit_on_a_missing_controller_fails_closed_naming_it() {
     assert!(err.to_string().contains("pids"), "{err}");
     assert!(!t.path("v2/paddock/s1").exists());
     // Without the pids limit the same host is fine.
-    let cg = create_in(&t, "s1", &Limits { pids: None, ..LIMITS }).unwrap();
+    let cg = create_in(
+        &t,
+        "s1",
+        &Limits {
+            pids: None,
+            ..LIMITS
+        },
+    )
+    .unwrap();
     remove_fake(cg);
 }
 
@@ -210,9 +245,22 @@ fn a_limit_on_a_missing_controller_fails_closed_naming_it() {
 fn hostile_names_are_refused_before_touching_anything() {
     let t = fake_v1();
     let long = "a".repeat(65);
-    for name in ["", "..", "../etc", "a/b", ".hidden", "a b", "é", "x\0", long.as_str()] {
+    for name in [
+        "",
+        "..",
+        "../etc",
+        "a/b",
+        ".hidden",
+        "a b",
+        "é",
+        "x\0",
+        long.as_str(),
+    ] {
         let err = create_in(&t, name, &LIMITS).unwrap_err();
-        assert!(matches!(err, CgroupError::InvalidName { .. }), "{name:?}: {err:?}");
+        assert!(
+            matches!(err, CgroupError::InvalidName { .. }),
+            "{name:?}: {err:?}"
+        );
     }
     assert!(!t.path("memory/paddock").exists());
     validate_name(&"a".repeat(64)).unwrap();
@@ -223,14 +271,29 @@ fn hostile_names_are_refused_before_touching_anything() {
 fn invalid_limits_are_refused_before_touching_anything() {
     let t = fake_v1();
     let bad = [
-        Limits { memory_bytes: Some(100), ..Limits::default() },
-        Limits { pids: Some(0), ..Limits::default() },
-        Limits { cpu_millis: Some(5), ..Limits::default() },
-        Limits { cpu_millis: Some(u64::MAX), ..Limits::default() },
+        Limits {
+            memory_bytes: Some(100),
+            ..Limits::default()
+        },
+        Limits {
+            pids: Some(0),
+            ..Limits::default()
+        },
+        Limits {
+            cpu_millis: Some(5),
+            ..Limits::default()
+        },
+        Limits {
+            cpu_millis: Some(u64::MAX),
+            ..Limits::default()
+        },
     ];
     for limits in bad {
         let err = create_in(&t, "s1", &limits).unwrap_err();
-        assert!(matches!(err, CgroupError::InvalidLimit { .. }), "{limits:?}: {err:?}");
+        assert!(
+            matches!(err, CgroupError::InvalidLimit { .. }),
+            "{limits:?}: {err:?}"
+        );
     }
     assert!(!t.path("memory/paddock").exists());
 }
@@ -238,7 +301,10 @@ fn invalid_limits_are_refused_before_touching_anything() {
 #[test]
 fn memory_is_rounded_down_to_the_page_size_as_the_kernel_does() {
     let t = fake_v1();
-    let limits = Limits { memory_bytes: Some(3 * PAGE + 100), ..Limits::default() };
+    let limits = Limits {
+        memory_bytes: Some(3 * PAGE + 100),
+        ..Limits::default()
+    };
     let cg = create_in(&t, "s1", &limits).unwrap();
     assert_eq!(t.read("memory/paddock/s1/memory.limit_in_bytes"), "12288");
     assert_eq!(cg.enforced().memory_bytes, Some(3 * PAGE));
@@ -260,7 +326,10 @@ fn a_read_back_that_differs_is_an_error_naming_file_and_values() {
     let err = fs::check_read_back(path, "67108864", "9223372036854771712").unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, CgroupError::LimitMismatch { .. }), "{err:?}");
-    assert!(msg.contains("memory.limit_in_bytes") && msg.contains("67108864"), "{msg}");
+    assert!(
+        msg.contains("memory.limit_in_bytes") && msg.contains("67108864"),
+        "{msg}"
+    );
 }
 
 // ---- v2 ----
@@ -317,7 +386,10 @@ fn v2_controller_not_enabled_by_the_kernel_fails_closed_and_rolls_back() {
     // paddock/ lacks pids and a plain file cannot enable it: the read-back must catch that.
     t.write("v2/paddock/cgroup.subtree_control", "cpu memory");
     let err = create_in(&t, "s2", &LIMITS).unwrap_err();
-    assert!(matches!(err, CgroupError::ControllerNotEnabled { .. }), "{err:?}");
+    assert!(
+        matches!(err, CgroupError::ControllerNotEnabled { .. }),
+        "{err:?}"
+    );
     assert!(!t.path("v2/paddock/s2").exists());
 }
 
@@ -327,7 +399,10 @@ fn v2_controller_not_enabled_by_the_kernel_fails_closed_and_rolls_back() {
 fn hybrid_limits_go_to_v1_and_the_jail_also_gets_a_v2_group() {
     let t = fake_hybrid();
     let cg = create_in(&t, "h1", &LIMITS).unwrap();
-    assert_eq!(t.read("memory/paddock/h1/memory.limit_in_bytes"), "67108864");
+    assert_eq!(
+        t.read("memory/paddock/h1/memory.limit_in_bytes"),
+        "67108864"
+    );
     assert_eq!(t.read("pids/paddock/h1/pids.max"), "16");
     assert_eq!(t.read("cpu/paddock/h1/cpu.cfs_quota_us"), "150000");
     assert!(t.path("cpuacct/paddock/h1").is_dir());
@@ -369,7 +444,10 @@ fn remove_stale_removes_only_dead_empty_groups() {
     removed.sort();
     assert_eq!(
         removed,
-        [t.path("memory/paddock/dead"), t.path("unified/paddock/dead")]
+        [
+            t.path("memory/paddock/dead"),
+            t.path("unified/paddock/dead")
+        ]
     );
     assert_eq!(report.busy, [t.path("pids/paddock/busy")]);
     for kept in [
@@ -380,7 +458,10 @@ fn remove_stale_removes_only_dead_empty_groups() {
         "memory/paddock/cgroup.procs",
         "memory/paddock/link",
     ] {
-        assert!(t.path(kept).symlink_metadata().is_ok(), "{kept} was removed");
+        assert!(
+            t.path(kept).symlink_metadata().is_ok(),
+            "{kept} was removed"
+        );
     }
     assert!(t.path("cpuset").is_dir());
 }
@@ -388,7 +469,10 @@ fn remove_stale_removes_only_dead_empty_groups() {
 #[test]
 fn remove_stale_without_any_paddock_dir_is_a_no_op() {
     let t = fake_v1();
-    assert_eq!(remove_stale(&t.setup, |_| false).unwrap(), StaleReport::default());
+    assert_eq!(
+        remove_stale(&t.setup, |_| false).unwrap(),
+        StaleReport::default()
+    );
 }
 
 #[test]
@@ -409,6 +493,8 @@ fn errors_say_what_failed_on_which_file() {
     let err = fs::mkdir_new(&dir.path().join("no/such/paddock/s1")).unwrap_err();
     let msg = err.to_string();
     assert!(msg.starts_with("cannot create cgroup directory"), "{msg}");
-    assert!(msg.contains("no/such/paddock/s1") && msg.contains("read-write"), "{msg}");
-    let _ = Stdio::null();
+    assert!(
+        msg.contains("no/such/paddock/s1") && msg.contains("read-write"),
+        "{msg}"
+    );
 }

@@ -11,7 +11,7 @@ const MIN_CFS_QUOTA_US: u64 = 1_000;
 
 /// Resource limits of one jail. `None` means unlimited; a limit that is `Some` must be enforced
 /// or `create` fails.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
     /// Memory limit in bytes, rounded down to the page size as the kernel does. On v1 also the
     /// memory+swap limit (when swap accounting exists), on v2 `memory.swap.max` is 0: no swap.
@@ -84,7 +84,7 @@ impl Limits {
     pub(crate) fn enforced(&self, plan: &Plan) -> Limits {
         Limits {
             memory_bytes: plan.memory_bytes,
-            ..*self
+            ..self.clone()
         }
     }
 }
@@ -100,7 +100,9 @@ pub(crate) fn cpu_quota_us(millis: u64) -> Result<u64, CgroupError> {
         .checked_mul(CFS_PERIOD_US / 1000)
         .ok_or_else(|| invalid("too large"))?;
     if quota < MIN_CFS_QUOTA_US {
-        return Err(invalid("below the kernel's minimum of 10 (1 ms per 100 ms period)"));
+        return Err(invalid(
+            "below the kernel's minimum of 10 (1 ms per 100 ms period)",
+        ));
     }
     Ok(quota)
 }

@@ -29,7 +29,10 @@ impl FakeTree {
 
     /// Contents of `rel`, trimmed.
     pub(crate) fn read(&self, rel: &str) -> String {
-        fs::read_to_string(self.path(rel)).unwrap().trim().to_owned()
+        fs::read_to_string(self.path(rel))
+            .unwrap()
+            .trim()
+            .to_owned()
     }
 
     /// Writes `rel`, creating parent directories.
@@ -106,7 +109,11 @@ pub(crate) fn fake_hybrid() -> FakeTree {
 /// Pure v2 with `controllers` available and already enabled in the root and in `paddock/`
 /// (as after an earlier jail: a plain file cannot imitate the kernel parsing `+memory`).
 pub(crate) fn fake_v2(controllers: &str) -> FakeTree {
-    let tree = build(&[("v2", "cgroup2", "rw,nsdelegate")], controllers, controllers);
+    let tree = build(
+        &[("v2", "cgroup2", "rw,nsdelegate")],
+        controllers,
+        controllers,
+    );
     tree.write("v2/paddock/cgroup.subtree_control", controllers);
     tree
 }

@@ -10,6 +10,7 @@ use nix::sched::CloneFlags;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::ForkResult;
 
+use super::table::ioctl_cmd;
 use super::{build, compile, profile_default, SeccompError, SeccompFilters};
 use crate::sys::seccomp::probe;
 
@@ -100,24 +101,29 @@ const CASES: &[Case] = &[
         Expect::Denied,
     ),
     (
-        "clone(CLONE_NEWUSER)",
-        Probe::Ints(libc::SYS_clone, [libc::CLONE_NEWUSER as libc::c_long, 0, 0]),
+        // CLONE_FS makes the kernel itself reject the call (EINVAL), so no child appears if
+        // the filter ever fails open.
+        "clone(CLONE_NEWUSER|CLONE_FS)",
+        Probe::Ints(
+            libc::SYS_clone,
+            [(libc::CLONE_NEWUSER | libc::CLONE_FS) as libc::c_long, 0, 0],
+        ),
         Expect::Denied,
     ),
     ("io_uring_setup", Probe::IoUringSetup, Expect::Denied),
     (
         "ioctl(TIOCSTI): type into the terminal",
-        Probe::Ioctl(libc::TIOCSTI as u64),
+        Probe::Ioctl(ioctl_cmd(libc::TIOCSTI)),
         Expect::Denied,
     ),
     (
         "ioctl(TIOCSTI | 1<<32): high bits must not bypass the check",
-        Probe::Ioctl(libc::TIOCSTI as u64 | 1 << 32),
+        Probe::Ioctl(ioctl_cmd(libc::TIOCSTI) | 1 << 32),
         Expect::Denied,
     ),
     (
         "ioctl(TIOCLINUX)",
-        Probe::Ioctl(libc::TIOCLINUX as u64),
+        Probe::Ioctl(ioctl_cmd(libc::TIOCLINUX)),
         Expect::Denied,
     ),
     ("mount", Probe::Mount, Expect::Denied),
@@ -159,7 +165,7 @@ const CASES: &[Case] = &[
     ),
     (
         "ioctl(FIONREAD) reaches the kernel (EBADF on fd -1)",
-        Probe::Ioctl(libc::FIONREAD as u64),
+        Probe::Ioctl(ioctl_cmd(libc::FIONREAD)),
         Expect::Errno(Errno::EBADF),
     ),
     (
@@ -385,9 +391,30 @@ fn real_programs_run_under_the_default_profile() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("coreutils ok"), "{stdout}");
+    // A tool that is installed must have run to its end, not been skipped.
+    for (tool, marker) in [
+        ("python3", "python ok"),
+        ("git", "git ok"),
+        ("gcc", "gcc ok"),
+        ("node", "node ok"),
+        ("curl", "curl ok"),
+    ] {
+        if on_path(tool) {
+            assert!(
+                stdout.contains(marker),
+                "{tool} is installed but did not finish:\n{stdout}"
+            );
+        }
+    }
     // Under the filter, Seccomp: 2 (filter mode) and two stacked filters.
     assert!(stdout.contains("Seccomp:\t2"), "{stdout}");
     assert!(stdout.contains("Seccomp_filters:\t2"), "{stdout}");
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+        .unwrap_or(false)
 }
 
 /// Each tool runs only if installed; none reaches the network.

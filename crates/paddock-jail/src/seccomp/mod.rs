@@ -19,6 +19,7 @@
 //! [`SeccompError`]; [`SeccompFilters::install`] runs in the child after `fork`, allocates
 //! nothing and only makes raw syscalls.
 
+mod must_deny;
 mod profile_default;
 mod table;
 
@@ -58,6 +59,19 @@ pub enum SeccompError {
         syscall: &'static str,
         /// seccompiler's reason.
         source: BackendError,
+    },
+    /// A profile table allows a syscall on the must-deny list (`must_deny.rs`).
+    #[error(
+        "seccomp: the `{profile}` profile allows `{syscall}`, which no profile may allow \
+         ({threat}); remove it from the profile's table"
+    )]
+    AllowsMustDeny {
+        /// Profile name.
+        profile: &'static str,
+        /// The syscall that must stay refused.
+        syscall: &'static str,
+        /// Why it must stay refused.
+        threat: &'static str,
     },
     /// A whole filter could not be compiled (e.g. longer than the kernel's 4096 instructions).
     #[error(
@@ -155,12 +169,26 @@ fn compile(
     deny_errno: u32,
 ) -> Result<SeccompFilters, SeccompError> {
     let arch = target_arch()?;
-    let rule_map =
-        table::to_seccompiler(rules).map_err(|(syscall, source)| SeccompError::CompileRule {
+    let rules: Vec<table::Rule> = rules.collect();
+    // Fail closed on a table edit that re-allows something on the must-deny list.
+    for rule in &rules {
+        if let Some((_, syscall, threat)) =
+            must_deny::MUST_DENY.iter().find(|(nr, ..)| *nr == rule.nr)
+        {
+            return Err(SeccompError::AllowsMustDeny {
+                profile,
+                syscall,
+                threat,
+            });
+        }
+    }
+    let rule_map = table::to_seccompiler(rules.into_iter()).map_err(|(syscall, source)| {
+        SeccompError::CompileRule {
             profile,
             syscall,
             source,
-        })?;
+        }
+    })?;
     let allowlist = to_bpf(
         profile,
         FilterKind::Allowlist,
@@ -178,7 +206,7 @@ fn compile(
         profile,
         FilterKind::Enosys,
         SeccompFilter::new(
-            BTreeMap::from([(libc::SYS_clone3 as i64, Vec::new())]),
+            BTreeMap::from([(table::nr_to_i64(libc::SYS_clone3), Vec::new())]),
             SeccompAction::Allow,
             SeccompAction::Errno(libc::ENOSYS as u32),
             arch,
@@ -225,8 +253,6 @@ impl SeccompFilters {
     /// between equal actions the most recently installed filter's errno wins, so `clone3`
     /// fails with `ENOSYS`. The allowlist allows `prctl` and `seccomp`, so the second install
     /// passes through the first filter.
-    // The jail setup that calls this lands separately; until then only the tests do.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn install(&self) -> Result<(), Errno> {
         sys::install_filters(&self.programs)
     }

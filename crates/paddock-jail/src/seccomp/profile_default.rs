@@ -4,19 +4,20 @@
 //! entries Docker only grants with a capability (a jail has none), without syscalls no
 //! ordinary program needs, and with tighter argument filters on `socket`, `ioctl`, `clone`
 //! and `unshare`. One entry per syscall; the comment names who needs it, or for an argument
-//! filter which threat it closes. What is refused and why is listed in [`MUST_DENY`].
+//! filter which threat it closes. What must never be allowed, and why, is listed in
+//! `must_deny.rs`; `build` refuses a profile that allows any of it.
 //!
 //! Numbers come from `libc::SYS_*`, so they are right for the architecture being built;
 //! syscalls that exist on one architecture only sit in the `ARCH` table under `cfg`.
 
-use super::table::{Args, Rule};
+use super::table::{unified, Args, Rule};
 
 /// `rule!(SYS_name, Args, "comment")` for a `libc` number, or
 /// `rule!(name = number, Args, "comment")` for a number `libc` does not define yet.
 macro_rules! rule {
     ($sys:ident, $args:ident, $comment:literal) => {
         Rule {
-            nr: libc::$sys as i64,
+            nr: libc::$sys,
             name: strip_sys(stringify!($sys)),
             args: Args::$args,
             comment: $comment,
@@ -30,22 +31,6 @@ macro_rules! rule {
             comment: $comment,
         }
     };
-}
-
-/// Syscalls numbered 424 and up share one number on every architecture (the unified table
-/// since Linux 5.1). `libc` 0.2.191 lacks these; the numbers are from the kernel's
-/// `include/uapi/asm-generic/unistd.h`.
-pub(crate) mod unified {
-    /// `fchmodat2` (Linux 6.6).
-    pub(crate) const FCHMODAT2: i64 = 452;
-    /// `map_shadow_stack` (Linux 6.6).
-    pub(crate) const MAP_SHADOW_STACK: i64 = 453;
-    /// `lsm_get_self_attr` (Linux 6.8).
-    pub(crate) const LSM_GET_SELF_ATTR: i64 = 459;
-    /// `lsm_set_self_attr` (Linux 6.8).
-    pub(crate) const LSM_SET_SELF_ATTR: i64 = 460;
-    /// `lsm_list_modules` (Linux 6.8).
-    pub(crate) const LSM_LIST_MODULES: i64 = 461;
 }
 
 /// Every allowlisted syscall for the running architecture.
@@ -183,7 +168,7 @@ const COMMON: &[Rule] = &[
     rule!(SYS_sched_rr_get_interval, Any, "chrt, python os.sched_rr_get_interval"),
     rule!(SYS_getpriority, Any, "nice, top, ps"),
     rule!(SYS_setpriority, Any, "nice, renice, make (raising priority needs CAP_SYS_NICE)"),
-    rule!(SYS_ioprio_get, Any, "ionice"),
+    rule!(SYS_ioprio_get, Any, "ionice -p: read I/O priority"),
     rule!(SYS_ioprio_set, Any, "ionice -c3 for builds (realtime class needs CAP_SYS_ADMIN)"),
     rule!(SYS_getrlimit, Any, "shells (ulimit), runtimes sizing stacks"),
     rule!(SYS_setrlimit, Any, "shells (ulimit): lowering is free, raising the hard limit needs CAP_SYS_RESOURCE"),
@@ -379,91 +364,6 @@ const ARCH: &[Rule] = &[];
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 const ARCH: &[Rule] = &[];
 
-/// Syscalls the profile must refuse, with the threat each opens. A test proves none of them
-/// is in the allowlist, and a forked child proves a sample fails with the profile's errno.
-///
-/// Not listed because x86_64 and aarch64 have no such syscall: `vm86`/`vm86old` (i386 only).
-pub(crate) const MUST_DENY: &[(i64, &str, &str)] = &[
-    deny(libc::SYS_mount, "mount", "mounts over the jail's filesystem view"),
-    deny(libc::SYS_umount2, "umount2", "unmounts masks and exposes what is under them"),
-    deny(libc::SYS_pivot_root, "pivot_root", "changes the root"),
-    deny(libc::SYS_chroot, "chroot", "chroot escapes with a held directory fd"),
-    deny(libc::SYS_fsopen, "fsopen", "new mount API"),
-    deny(libc::SYS_fsconfig, "fsconfig", "new mount API: filesystem parsers are attack surface"),
-    deny(libc::SYS_fsmount, "fsmount", "new mount API"),
-    deny(libc::SYS_fspick, "fspick", "new mount API: reconfigure mounts"),
-    deny(libc::SYS_move_mount, "move_mount", "new mount API"),
-    deny(libc::SYS_open_tree, "open_tree", "new mount API: detached mount clones"),
-    deny(libc::SYS_mount_setattr, "mount_setattr", "changes mount flags (e.g. drops nosuid)"),
-    deny(libc::SYS_ptrace, "ptrace", "reads/writes other processes of the same uid"),
-    deny(libc::SYS_process_vm_readv, "process_vm_readv", "reads another process's memory"),
-    deny(libc::SYS_process_vm_writev, "process_vm_writev", "writes another process's memory"),
-    deny(libc::SYS_process_madvise, "process_madvise", "acts on another process's memory"),
-    deny(libc::SYS_pidfd_getfd, "pidfd_getfd", "steals descriptors from another process"),
-    deny(libc::SYS_kcmp, "kcmp", "probes kernel object identity across processes"),
-    deny(libc::SYS_bpf, "bpf", "eBPF verifier bugs: the classic local root"),
-    deny(libc::SYS_perf_event_open, "perf_event_open", "side channels and a long CVE list"),
-    deny(libc::SYS_kexec_load, "kexec_load", "replaces the running kernel"),
-    deny(libc::SYS_kexec_file_load, "kexec_file_load", "replaces the running kernel"),
-    deny(libc::SYS_init_module, "init_module", "loads kernel code"),
-    deny(libc::SYS_finit_module, "finit_module", "loads kernel code"),
-    deny(libc::SYS_delete_module, "delete_module", "unloads kernel code"),
-    deny(libc::SYS_userfaultfd, "userfaultfd", "stalls kernel copies: race exploitation aid"),
-    deny(libc::SYS_keyctl, "keyctl", "kernel keyrings are not namespaced"),
-    deny(libc::SYS_add_key, "add_key", "kernel keyrings are not namespaced"),
-    deny(libc::SYS_request_key, "request_key", "kernel keyrings; may call out to user space"),
-    deny(libc::SYS_io_uring_setup, "io_uring_setup", "io_uring makes sockets and opens files without the filtered syscalls"),
-    deny(libc::SYS_io_uring_enter, "io_uring_enter", "io_uring: see io_uring_setup"),
-    deny(libc::SYS_io_uring_register, "io_uring_register", "io_uring: see io_uring_setup"),
-    deny(libc::SYS_setns, "setns", "joins other namespaces"),
-    deny(libc::SYS_acct, "acct", "process accounting is host-wide"),
-    deny(libc::SYS_swapon, "swapon", "host-wide swap"),
-    deny(libc::SYS_swapoff, "swapoff", "host-wide swap"),
-    deny(libc::SYS_reboot, "reboot", "host reboot / Ctrl-Alt-Del behaviour"),
-    deny(libc::SYS_sethostname, "sethostname", "hostname (UTS namespace is the jail's, still not its business)"),
-    deny(libc::SYS_setdomainname, "setdomainname", "NIS domain name"),
-    deny(libc::SYS_settimeofday, "settimeofday", "host clock"),
-    deny(libc::SYS_clock_settime, "clock_settime", "host clock"),
-    deny(libc::SYS_clock_adjtime, "clock_adjtime", "host clock (Docker allows reads; nothing here needs them)"),
-    deny(libc::SYS_adjtimex, "adjtimex", "host clock (Docker allows reads; nothing here needs them)"),
-    deny(libc::SYS_open_by_handle_at, "open_by_handle_at", "opens files by handle, bypassing paths (the shocker escape)"),
-    deny(libc::SYS_name_to_handle_at, "name_to_handle_at", "half of the shocker escape; leaks inode handles"),
-    deny(libc::SYS_quotactl, "quotactl", "filesystem quotas are the host's"),
-    deny(libc::SYS_quotactl_fd, "quotactl_fd", "filesystem quotas are the host's"),
-    deny(libc::SYS_syslog, "syslog", "kernel log leaks addresses"),
-    deny(libc::SYS_vhangup, "vhangup", "hangs up the terminal"),
-    deny(libc::SYS_lookup_dcookie, "lookup_dcookie", "oprofile leftover"),
-    deny(libc::SYS_nfsservctl, "nfsservctl", "removed syscall"),
-    deny(libc::SYS_fanotify_init, "fanotify_init", "filesystem-wide monitoring"),
-    deny(libc::SYS_mbind, "mbind", "NUMA placement: Docker gates it behind CAP_SYS_NICE; mempolicy code has had use-after-frees"),
-    deny(libc::SYS_set_mempolicy, "set_mempolicy", "NUMA placement: as mbind"),
-    deny(libc::SYS_set_mempolicy_home_node, "set_mempolicy_home_node", "NUMA placement: as mbind"),
-    deny(libc::SYS_get_mempolicy, "get_mempolicy", "NUMA: Docker gates it behind CAP_SYS_NICE; libnuma reports no NUMA"),
-    deny(libc::SYS_move_pages, "move_pages", "moves/inspects other processes' pages"),
-    deny(libc::SYS_migrate_pages, "migrate_pages", "moves other processes' pages"),
-    deny(unified::LSM_SET_SELF_ATTR, "lsm_set_self_attr", "changes LSM attributes"),
-    deny(unified::LSM_GET_SELF_ATTR, "lsm_get_self_attr", "LSM introspection, not needed"),
-    deny(unified::LSM_LIST_MODULES, "lsm_list_modules", "LSM introspection, not needed"),
-    deny(libc::SYS_clone3, "clone3", "flags live in memory seccomp cannot read; refused with ENOSYS so glibc falls back to clone"),
-    deny(libc::SYS_memfd_secret, "memfd_secret", "memory hidden from the kernel; not needed"),
-    #[cfg(target_arch = "x86_64")]
-    deny(libc::SYS_modify_ldt, "modify_ldt", "x86 LDT: CVE-2015-5157 and friends; only wine and 16-bit code need it"),
-    #[cfg(target_arch = "x86_64")]
-    deny(libc::SYS_iopl, "iopl", "raw I/O port access"),
-    #[cfg(target_arch = "x86_64")]
-    deny(libc::SYS_ioperm, "ioperm", "raw I/O port access"),
-    #[cfg(target_arch = "x86_64")]
-    deny(libc::SYS_uselib, "uselib", "a.out loader: old, unmaintained"),
-    #[cfg(target_arch = "x86_64")]
-    deny(libc::SYS__sysctl, "_sysctl", "removed binary sysctl"),
-    #[cfg(target_arch = "x86_64")]
-    deny(174, "create_module", "removed module syscall (x86_64 number; not in libc)"),
-    #[cfg(target_arch = "x86_64")]
-    deny(177, "get_kernel_syms", "removed module syscall (x86_64 number; not in libc)"),
-    #[cfg(target_arch = "x86_64")]
-    deny(178, "query_module", "removed module syscall (x86_64 number; not in libc)"),
-];
-
 /// `"SYS_read"` → `"read"`, at compile time.
 const fn strip_sys(sys: &'static str) -> &'static str {
     match sys.as_bytes().split_first_chunk::<4>() {
@@ -473,14 +373,6 @@ const fn strip_sys(sys: &'static str) -> &'static str {
         },
         _ => sys,
     }
-}
-
-const fn deny(
-    nr: libc::c_long,
-    name: &'static str,
-    threat: &'static str,
-) -> (i64, &'static str, &'static str) {
-    (nr as i64, name, threat)
 }
 
 #[cfg(test)]

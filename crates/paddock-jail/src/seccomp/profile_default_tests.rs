@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use super::super::must_deny::MUST_DENY;
 use super::super::table::{Args, Rule};
-use super::{rules, MUST_DENY};
+use super::rules;
 
 fn table() -> Vec<Rule> {
     rules().collect()
@@ -19,7 +20,7 @@ fn default_profile_compiles_for_this_arch() {
 
 #[test]
 fn must_deny_syscalls_are_not_in_the_allowlist() {
-    let allowed: BTreeMap<i64, &str> = table().iter().map(|r| (r.nr, r.name)).collect();
+    let allowed: BTreeMap<libc::c_long, &str> = table().iter().map(|r| (r.nr, r.name)).collect();
     let leaks: Vec<String> = MUST_DENY
         .iter()
         .filter_map(|(nr, name, threat)| {
@@ -29,6 +30,28 @@ fn must_deny_syscalls_are_not_in_the_allowlist() {
         })
         .collect();
     assert!(leaks.is_empty(), "must-deny syscalls allowed: {leaks:#?}");
+}
+
+#[test]
+fn build_refuses_a_table_that_allows_a_must_deny_syscall() {
+    let sneaky = Rule {
+        nr: libc::SYS_io_uring_setup,
+        name: "io_uring_setup",
+        args: Args::Any,
+        comment: "a well-meant edit for a fast runtime",
+    };
+    let err = crate::seccomp::compile("default", rules().chain([sneaky]), libc::EPERM as u32)
+        .expect_err("must fail closed");
+    assert!(
+        matches!(
+            err,
+            crate::seccomp::SeccompError::AllowsMustDeny {
+                syscall: "io_uring_setup",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -118,13 +141,13 @@ fn must_deny_numbers_match_their_names() {
             panic!("MUST_DENY lists nr {nr} twice: `{other}` and `{name}`");
         }
     }
-    assert_eq!(seen.get(&(libc::SYS_clone3 as i64)), Some(&"clone3"));
+    assert_eq!(seen.get(&libc::SYS_clone3), Some(&"clone3"));
     assert_eq!(seen.get(&460), Some(&"lsm_set_self_attr"));
 }
 
 #[test]
 fn allowlist_has_no_duplicate_syscalls() {
-    let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
+    let mut seen: BTreeMap<libc::c_long, &str> = BTreeMap::new();
     for rule in table() {
         if let Some(first) = seen.insert(rule.nr, rule.name) {
             panic!("nr {} listed twice: `{first}` and `{}`", rule.nr, rule.name);
@@ -146,7 +169,7 @@ fn every_rule_names_its_user_or_threat() {
 
 #[test]
 fn argument_filters_sit_on_the_right_syscalls() {
-    let args: BTreeMap<i64, Args> = table().iter().map(|r| (r.nr, r.args)).collect();
+    let args: BTreeMap<libc::c_long, Args> = table().iter().map(|r| (r.nr, r.args)).collect();
     let expect = [
         (libc::SYS_ioctl, Args::IoctlNoTerminalInjection),
         (libc::SYS_socket, Args::SocketFamilies),
@@ -156,7 +179,7 @@ fn argument_filters_sit_on_the_right_syscalls() {
         (libc::SYS_personality, Args::PersonalityHarmless),
     ];
     for (nr, want) in expect {
-        assert_eq!(args.get(&(nr as i64)), Some(&want), "syscall nr {nr}");
+        assert_eq!(args.get(&nr), Some(&want), "syscall nr {nr}");
     }
     let filtered = args.values().filter(|a| **a != Args::Any).count();
     assert_eq!(
@@ -169,7 +192,7 @@ fn argument_filters_sit_on_the_right_syscalls() {
 #[test]
 fn essentials_for_shells_and_runtimes_are_allowed() {
     // A regression here breaks every program, long before an attack test would notice.
-    let allowed: Vec<i64> = table().iter().map(|r| r.nr).collect();
+    let allowed: Vec<libc::c_long> = table().iter().map(|r| r.nr).collect();
     for (nr, name) in [
         (libc::SYS_execve, "execve"),
         (libc::SYS_wait4, "wait4"),
@@ -181,13 +204,10 @@ fn essentials_for_shells_and_runtimes_are_allowed() {
         (libc::SYS_prctl, "prctl"),
         (libc::SYS_seccomp, "seccomp"),
     ] {
-        assert!(allowed.contains(&(nr as i64)), "`{name}` must be allowed");
+        assert!(allowed.contains(&nr), "`{name}` must be allowed");
     }
     #[cfg(target_arch = "x86_64")]
-    assert!(
-        allowed.contains(&(libc::SYS_arch_prctl as i64)),
-        "arch_prctl (TLS)"
-    );
+    assert!(allowed.contains(&libc::SYS_arch_prctl), "arch_prctl (TLS)");
 }
 
 #[test]

@@ -7,11 +7,27 @@ use std::collections::BTreeMap;
 
 use seccompiler::{BackendError, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 
+/// Syscalls numbered 424 and up share one number on every architecture (the unified table
+/// since Linux 5.1). `libc` 0.2.191 lacks these; the numbers are from the kernel's
+/// `include/uapi/asm-generic/unistd.h`.
+pub(crate) mod unified {
+    /// `fchmodat2` (Linux 6.6).
+    pub(crate) const FCHMODAT2: libc::c_long = 452;
+    /// `map_shadow_stack` (Linux 6.6).
+    pub(crate) const MAP_SHADOW_STACK: libc::c_long = 453;
+    /// `lsm_get_self_attr` (Linux 6.8).
+    pub(crate) const LSM_GET_SELF_ATTR: libc::c_long = 459;
+    /// `lsm_set_self_attr` (Linux 6.8).
+    pub(crate) const LSM_SET_SELF_ATTR: libc::c_long = 460;
+    /// `lsm_list_modules` (Linux 6.8).
+    pub(crate) const LSM_LIST_MODULES: libc::c_long = 461;
+}
+
 /// One allowlisted syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rule {
     /// Syscall number for the running architecture (`libc::SYS_*`).
-    pub(crate) nr: i64,
+    pub(crate) nr: libc::c_long,
     /// Syscall name, for errors, tests and humans.
     pub(crate) name: &'static str,
     /// Which calls are allowed.
@@ -71,7 +87,7 @@ pub(crate) fn to_seccompiler(
     let mut map = BTreeMap::new();
     for rule in rules {
         let chain = conditions(rule.args).map_err(|e| (rule.name, e))?;
-        map.insert(rule.nr, chain);
+        map.insert(nr_to_i64(rule.nr), chain);
     }
     Ok(map)
 }
@@ -83,8 +99,8 @@ fn conditions(args: Args) -> Result<Vec<SeccompRule>, BackendError> {
     match args {
         Args::Any => Ok(Vec::new()),
         Args::IoctlNoTerminalInjection => Ok(vec![SeccompRule::new(vec![
-            dword(1, SeccompCmpOp::Ne, libc::TIOCSTI as u64)?,
-            dword(1, SeccompCmpOp::Ne, libc::TIOCLINUX as u64)?,
+            dword(1, SeccompCmpOp::Ne, ioctl_cmd(libc::TIOCSTI))?,
+            dword(1, SeccompCmpOp::Ne, ioctl_cmd(libc::TIOCLINUX))?,
         ])?]),
         Args::SocketFamilies => socket_rules(),
         Args::CloneWithoutNamespaces => Ok(vec![SeccompRule::new(vec![dword(
@@ -125,6 +141,18 @@ fn socket_rules() -> Result<Vec<SeccompRule>, BackendError> {
         dword(2, SeccompCmpOp::Eq, libc::NETLINK_ROUTE as u64)?,
     ])?);
     Ok(rules)
+}
+
+/// seccompiler keys rules by `i64`; `c_long` is `i64` on every target this module supports.
+#[allow(clippy::useless_conversion)]
+pub(crate) fn nr_to_i64(nr: libc::c_long) -> i64 {
+    i64::from(nr)
+}
+
+/// `libc::Ioctl` is `c_ulong` on glibc and `c_int` on musl.
+#[allow(clippy::unnecessary_cast)]
+pub(crate) const fn ioctl_cmd(cmd: libc::Ioctl) -> u64 {
+    cmd as u64
 }
 
 fn dword(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, BackendError> {

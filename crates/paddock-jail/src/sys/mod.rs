@@ -622,3 +622,59 @@ pub fn set_winsize(fd: RawFd, ws: &libc::winsize) -> Result<(), Errno> {
     // SAFETY: TIOCSWINSZ reads one winsize through the valid pointer.
     Errno::result(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws as *const libc::winsize) }).map(drop)
 }
+
+/// Opens `path` for writing, writes `data`, closes. Post-fork safe.
+pub fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
+    let fd = open(path, libc::O_WRONLY)?;
+    let r = write_all(fd, data);
+    close(fd);
+    r
+}
+
+/// `clone3` with fork semantics into new namespaces, born directly in the cgroup v2 group
+/// open at `cgroup_fd` (`CLONE_INTO_CGROUP`): no migration, so no wait on the kernel's
+/// global threadgroup lock. Same contract as [`fork`].
+pub fn clone3_into_cgroup(ns_flags: c_int, cgroup_fd: RawFd) -> Result<Forked, Errno> {
+    #[repr(C)]
+    struct CloneArgs {
+        flags: u64,
+        pidfd: u64,
+        child_tid: u64,
+        parent_tid: u64,
+        exit_signal: u64,
+        stack: u64,
+        stack_size: u64,
+        tls: u64,
+        set_tid: u64,
+        set_tid_size: u64,
+        cgroup: u64,
+    }
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let args = CloneArgs {
+        flags: ns_flags as u64 | CLONE_INTO_CGROUP,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: cgroup_fd as u64,
+    };
+    // SAFETY: `args` has the kernel's clone_args v2 layout and size; with stack 0 the child
+    // continues on a copy-on-write copy of our stack, like fork. Thread-safety as for `fork`.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match pid {
+        -1 => Err(Errno::last()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as libc::pid_t)),
+    }
+}

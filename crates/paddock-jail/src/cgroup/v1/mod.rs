@@ -7,7 +7,7 @@ mod memory;
 mod pids;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::backend::CgroupBackend;
 use super::detect::Controller;
@@ -43,8 +43,9 @@ impl V1Group {
             let parent = mount.join(PARENT);
             let path = parent.join(name);
             if let Err(e) = fs::mkdir_shared(&parent).and_then(|()| fs::mkdir_new(&path)) {
-                // Best effort: the error that matters is `e`; leftovers are remove_stale's.
-                let _ = group.remove();
+                // Best effort, no retry (the new groups are empty): the error that matters is
+                // `e`; leftovers are remove_stale's.
+                let _ = group.remove(Instant::now());
                 return Err(e);
             }
             group.dirs.push(V1Dir {

@@ -54,7 +54,10 @@ impl V2Group {
 
 /// Enables `controllers` in a `cgroup.subtree_control` file: writes `+<name>` for each one not
 /// listed yet, then reads the file back and fails unless all are listed.
-pub(crate) fn enable_controllers(file: &Path, controllers: &[Controller]) -> Result<(), CgroupError> {
+pub(crate) fn enable_controllers(
+    file: &Path,
+    controllers: &[Controller],
+) -> Result<(), CgroupError> {
     if controllers.is_empty() {
         return Ok(());
     }
