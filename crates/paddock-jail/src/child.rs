@@ -8,13 +8,14 @@
 //! pipe closes (it is close-on-exec) and the parent reads EOF: the jail is running.
 //!
 //! Order (the comments in `run_init` say why each step sits where it does):
-//!  1. parent-death signal   2. private mount propagation   3. build the root
-//!  4. hostname, loopback    5. join the jail's cgroup, then a new cgroup namespace
-//!         6. pivot_root and detach the host's root   7. /proc and its masks
-//!  8. pty (with --tty)      9. Landlock rules   10. rlimits   11. capability bounding set
-//!  12. uid/gid/groups       13. clear capabilities   14. no_new_privs, not dumpable
-//!  15. Landlock restrict    16. seccomp   17. fork the workload; init reaps and forwards
-//!  signals until the workload ends, then exits with its status.
+//! 1. parent-death signal; 2. private mount propagation; 3. build the root;
+//! 4. hostname, loopback; 5. join the jail's cgroup, then a new cgroup namespace;
+//! 6. `pivot_root` and detach the host's root; 7. `/proc` and its masks;
+//! 8. pty (with `--tty`); 9. Landlock rules; 10. rlimits; 11. capability bounding set;
+//! 12. uid/gid/groups; 13. clear capabilities; 14. `no_new_privs`, not dumpable;
+//! 15. Landlock restrict; 16. seccomp; 17. fork the workload.
+//!
+//! Init then reaps and forwards signals until the workload ends, and exits with its status.
 
 use std::ffi::CString;
 use std::os::fd::RawFd;
@@ -192,7 +193,13 @@ fn run_ops(plan: &ChildPlan, ops: &[RawOp], stage: Stage) {
                 flags,
                 data,
                 skip_missing,
-            } => match sys::mount(src.as_deref(), target, fstype.as_deref(), *flags, data.as_deref()) {
+            } => match sys::mount(
+                src.as_deref(),
+                target,
+                fstype.as_deref(),
+                *flags,
+                data.as_deref(),
+            ) {
                 Err(Errno::ENOENT) if *skip_missing => Ok(()),
                 r => r,
             },
@@ -219,7 +226,11 @@ fn run_ops(plan: &ChildPlan, ops: &[RawOp], stage: Stage) {
 /// The jail's init. Runs as PID 1 of the new PID namespace; never returns.
 pub(crate) fn run_init(plan: &ChildPlan) -> ! {
     // 1. If the parent dies, so does the jail (PID 1 exiting kills the whole namespace).
-    check(plan, Stage::ParentDeathSignal, sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _));
+    check(
+        plan,
+        Stage::ParentDeathSignal,
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _),
+    );
     // 2. Nothing we mount may propagate back to the host.
     check(
         plan,
@@ -246,10 +257,19 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
     sys::close(plan.sync_fd);
     for (i, file) in plan.cgroup_join.iter().enumerate() {
         if let Err(e) = sys::write_file(file, b"0") {
-            fail(plan, Stage::JoinCgroup, u32::try_from(i).unwrap_or(u32::MAX), e);
+            fail(
+                plan,
+                Stage::JoinCgroup,
+                u32::try_from(i).unwrap_or(u32::MAX),
+                e,
+            );
         }
     }
-    check(plan, Stage::CgroupNamespace, sys::unshare(libc::CLONE_NEWCGROUP));
+    check(
+        plan,
+        Stage::CgroupNamespace,
+        sys::unshare(libc::CLONE_NEWCGROUP),
+    );
     // 6. Enter the new root; the host's root is detached, not just hidden.
     check(plan, Stage::PivotRoot, sys::chdir(&plan.stage_dir));
     check(plan, Stage::PivotRoot, sys::pivot_root_here());
@@ -268,7 +288,11 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
     // 9. Landlock rules name paths as the jail sees them, so they are added after pivot_root.
     if let Some(fd) = plan.landlock_fd {
         for (path, access) in &plan.landlock_rules {
-            check(plan, Stage::LandlockRules, sys::landlock_add_path_rule(fd, path, *access));
+            check(
+                plan,
+                Stage::LandlockRules,
+                sys::landlock_add_path_rule(fd, path, *access),
+            );
         }
     }
     // 10.-14. Resource limits, then give up every privilege, in the order the kernel needs:
@@ -276,22 +300,46 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
     for (res, value) in &plan.rlimits {
         check(plan, Stage::Rlimits, sys::set_rlimit(*res, *value));
     }
-    check(plan, Stage::DropBounding, sys::drop_bounding_and_ambient(plan.last_cap));
-    check(plan, Stage::Identity, sys::set_identity(plan.uid, plan.gid, &plan.groups));
+    check(
+        plan,
+        Stage::DropBounding,
+        sys::drop_bounding_and_ambient(plan.last_cap),
+    );
+    check(
+        plan,
+        Stage::Identity,
+        sys::set_identity(plan.uid, plan.gid, &plan.groups),
+    );
     check(plan, Stage::ClearCapabilities, sys::clear_capabilities());
-    check(plan, Stage::NoNewPrivs, sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1));
+    check(
+        plan,
+        Stage::NoNewPrivs,
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1),
+    );
     // Threat: the workload (same uid) writing init's memory through /proc/1/mem.
-    check(plan, Stage::NoNewPrivs, sys::prctl(libc::PR_SET_DUMPABLE, 0));
+    check(
+        plan,
+        Stage::NoNewPrivs,
+        sys::prctl(libc::PR_SET_DUMPABLE, 0),
+    );
     // 15. Landlock applies to init and everything it forks.
     if let Some(fd) = plan.landlock_fd {
-        check(plan, Stage::LandlockRestrict, sys::landlock_restrict_self(fd));
+        check(
+            plan,
+            Stage::LandlockRestrict,
+            sys::landlock_restrict_self(fd),
+        );
         sys::close(fd);
     }
     // 16. Seccomp last: the steps above use calls the filter refuses (mount, pivot_root…).
     check(plan, Stage::Seccomp, plan.seccomp.install());
     check(plan, Stage::Chdir, sys::chdir(&plan.cwd));
     // 17. Signals are taken synchronously; the workload gets a clean mask.
-    check(plan, Stage::ForkWorkload, sys::sigmask_all(libc::SIG_SETMASK, true));
+    check(
+        plan,
+        Stage::ForkWorkload,
+        sys::sigmask_all(libc::SIG_SETMASK, true),
+    );
     let workload = match sys::fork() {
         Ok(sys::Forked::Child) => run_workload(plan, tty_slave),
         Ok(sys::Forked::Parent(pid)) => pid,

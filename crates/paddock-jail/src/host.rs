@@ -10,7 +10,9 @@ use crate::error::JailError;
 use crate::plan::{root_source, HostFacts, HostKind};
 
 /// Names checked at the top of the host's root for `root: host`.
-const HOST_TOP: &[&str] = &["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc"];
+const HOST_TOP: &[&str] = &[
+    "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc",
+];
 
 fn kind(path: &Path) -> Result<HostKind, JailError> {
     match fs::symlink_metadata(path) {

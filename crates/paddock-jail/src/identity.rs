@@ -20,7 +20,12 @@ pub struct Identity {
 
 impl Identity {
     /// Builds an identity from numbers, refusing root.
-    pub fn new(uid: u32, gid: u32, groups: Vec<u32>, name: Option<String>) -> Result<Self, JailError> {
+    pub fn new(
+        uid: u32,
+        gid: u32,
+        groups: Vec<u32>,
+        name: Option<String>,
+    ) -> Result<Self, JailError> {
         // Threat: a jail whose processes are root on the host's user namespace.
         if uid == 0 || gid == 0 {
             return Err(JailError::RootIdentity);
@@ -68,7 +73,12 @@ impl Identity {
 
     fn from_user(user: User) -> Result<Self, JailError> {
         let groups = supplementary_groups(&user);
-        Self::new(user.uid.as_raw(), user.gid.as_raw(), groups, Some(user.name))
+        Self::new(
+            user.uid.as_raw(),
+            user.gid.as_raw(),
+            groups,
+            Some(user.name),
+        )
     }
 }
 
@@ -84,7 +94,10 @@ fn supplementary_groups(user: &User) -> Vec<u32> {
 
 /// The name of group `gid`, for messages.
 pub fn group_name(gid: u32) -> Option<String> {
-    Group::from_gid(Gid::from_raw(gid)).ok().flatten().map(|g| g.name)
+    Group::from_gid(Gid::from_raw(gid))
+        .ok()
+        .flatten()
+        .map(|g| g.name)
 }
 
 #[cfg(test)]
@@ -93,9 +106,18 @@ mod tests {
 
     #[test]
     fn refuses_root() {
-        assert!(matches!(Identity::new(0, 100, vec![], None), Err(JailError::RootIdentity)));
-        assert!(matches!(Identity::new(100, 0, vec![], None), Err(JailError::RootIdentity)));
-        assert!(matches!(Identity::from_uid(0), Err(JailError::RootIdentity)));
+        assert!(matches!(
+            Identity::new(0, 100, vec![], None),
+            Err(JailError::RootIdentity)
+        ));
+        assert!(matches!(
+            Identity::new(100, 0, vec![], None),
+            Err(JailError::RootIdentity)
+        ));
+        assert!(matches!(
+            Identity::from_uid(0),
+            Err(JailError::RootIdentity)
+        ));
     }
 
     #[test]

@@ -58,9 +58,15 @@ pub fn describe(e: &Enforcement) -> String {
         } => format!(
             "landlock ABI {abi} ({} fs rights{})",
             fs_rights.count_ones(),
-            if *scoped { ", signals and abstract sockets scoped" } else { "" }
+            if *scoped {
+                ", signals and abstract sockets scoped"
+            } else {
+                ""
+            }
         ),
-        landlock::LandlockStatus::NotEnforced { reason } => format!("landlock NOT enforced ({reason})"),
+        landlock::LandlockStatus::NotEnforced { reason } => {
+            format!("landlock NOT enforced ({reason})")
+        }
     };
     let lim = &e.cgroup;
     let show = |v: Option<u64>| v.map_or("unlimited".to_string(), |v| v.to_string());

@@ -154,7 +154,9 @@ pub enum RootOp {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
     /// A bind source does not exist.
-    #[error("{what} path {path} does not exist on the host; create it or remove it from the policy")]
+    #[error(
+        "{what} path {path} does not exist on the host; create it or remove it from the policy"
+    )]
     MissingSource {
         /// `read_only` or `read_write`.
         what: &'static str,
@@ -357,7 +359,12 @@ pub fn plan_root(input: &PlanInput<'_>) -> Result<Vec<RootOp>, PlanError> {
 }
 
 fn is_reserved(p: &AbsPath) -> bool {
-    let first = p.as_str().trim_start_matches('/').split('/').next().unwrap_or("");
+    let first = p
+        .as_str()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
     p.as_str() == "/" || ["proc", "dev", "sys", "tmp", "workspace"].contains(&first)
 }
 
@@ -399,7 +406,13 @@ fn push_mkdirs(ops: &mut Vec<RootOp>, input: &PlanInput<'_>, p: &AbsPath, is_dir
 }
 
 /// A read-only bind, or an overlay when hidden paths lie below it.
-fn push_ro_bind(ops: &mut Vec<RootOp>, input: &PlanInput<'_>, src: &Path, target: &Path, inner: &str) {
+fn push_ro_bind(
+    ops: &mut Vec<RootOp>,
+    input: &PlanInput<'_>,
+    src: &Path,
+    target: &Path,
+    inner: &str,
+) {
     let hides = input
         .fs
         .hidden
@@ -417,8 +430,18 @@ fn push_ro_bind(ops: &mut Vec<RootOp>, input: &PlanInput<'_>, src: &Path, target
 }
 
 /// A read-only overlay of `src` whose top layer whites out the hidden paths below `inner`.
-fn push_overlay(ops: &mut Vec<RootOp>, input: &PlanInput<'_>, src: &Path, target: &Path, inner: &str, is_etc: bool) {
-    let n = ops.iter().filter(|op| matches!(op, RootOp::Overlay { .. })).count();
+fn push_overlay(
+    ops: &mut Vec<RootOp>,
+    input: &PlanInput<'_>,
+    src: &Path,
+    target: &Path,
+    inner: &str,
+    is_etc: bool,
+) {
+    let n = ops
+        .iter()
+        .filter(|op| matches!(op, RootOp::Overlay { .. }))
+        .count();
     let layer = input.scratch.join(format!("wh{n}"));
     ops.push(RootOp::Mkdir(layer.clone()));
     let mut hidden: Vec<String> = Vec::new();

@@ -29,7 +29,11 @@ fn debian_host() -> HostFacts {
     }
 }
 
-fn plan(fs: &FilesystemPolicy, host: &HostFacts, ws: &WorkspaceSource) -> Result<Vec<RootOp>, PlanError> {
+fn plan(
+    fs: &FilesystemPolicy,
+    host: &HostFacts,
+    ws: &WorkspaceSource,
+) -> Result<Vec<RootOp>, PlanError> {
     plan_root(&PlanInput {
         fs,
         host,
@@ -65,7 +69,9 @@ fn host_root_binds_usr_read_only_and_recreates_symlinks() {
         target: "usr/bin".into()
     }));
     // Nothing from the host is writable when the policy names no read_write path.
-    assert!(!ops.iter().any(|op| matches!(op, RootOp::Bind { writable: true, .. })));
+    assert!(!ops
+        .iter()
+        .any(|op| matches!(op, RootOp::Bind { writable: true, .. })));
 }
 
 #[test]
@@ -82,7 +88,9 @@ fn etc_is_an_overlay_that_whites_out_shadow_and_paddock_config() {
         target: "/s/etc".into()
     }));
     // /etc must never be bound directly: that would show shadow.
-    assert!(!ops.iter().any(|op| matches!(op, RootOp::Bind { src, .. } if src == Path::new("/etc"))));
+    assert!(!ops
+        .iter()
+        .any(|op| matches!(op, RootOp::Bind { src, .. } if src == Path::new("/etc"))));
 }
 
 #[test]
@@ -153,8 +161,14 @@ fn extra_read_only_dir_gets_parents_created() {
     let mut host = debian_host();
     host.paths = vec![(abs("/opt/tools"), HostKind::Dir)];
     let ops = plan(&f, &host, &ephemeral()).unwrap();
-    let i_opt = ops.iter().position(|o| o == &RootOp::Mkdir("/s/opt".into())).unwrap();
-    let i_tools = ops.iter().position(|o| o == &RootOp::Mkdir("/s/opt/tools".into())).unwrap();
+    let i_opt = ops
+        .iter()
+        .position(|o| o == &RootOp::Mkdir("/s/opt".into()))
+        .unwrap();
+    let i_tools = ops
+        .iter()
+        .position(|o| o == &RootOp::Mkdir("/s/opt/tools".into()))
+        .unwrap();
     let i_bind = ops
         .iter()
         .position(|o| {
@@ -255,7 +269,9 @@ fn rootfs_dir_binds_its_entries_but_not_jail_owned_ones() {
         target: "/s/bin".into(),
         writable: false
     }));
-    assert!(!ops.iter().any(|op| matches!(op, RootOp::Bind { src, .. } if src.ends_with("proc") || src.ends_with("tmp"))));
+    assert!(!ops.iter().any(
+        |op| matches!(op, RootOp::Bind { src, .. } if src.ends_with("proc") || src.ends_with("tmp"))
+    ));
     assert!(ops.contains(&RootOp::Overlay {
         layers: vec!["/x/wh0".into(), "/srv/rootfs/etc".into()],
         target: "/s/etc".into()
@@ -268,6 +284,9 @@ fn a_root_without_etc_is_refused() {
     host.root_entries.retain(|(n, _)| n != "etc");
     assert!(matches!(
         plan(&fs(), &host, &ephemeral()),
-        Err(PlanError::BadRoot { missing: "/etc", .. })
+        Err(PlanError::BadRoot {
+            missing: "/etc",
+            ..
+        })
     ));
 }

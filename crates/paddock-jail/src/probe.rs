@@ -101,7 +101,9 @@ pub fn seccomp(proc_root: &Path) -> Check {
 /// overlayfs, used to make `/etc/shadow` and friends absent.
 pub fn overlay(proc_root: &Path) -> Check {
     let fs = std::fs::read_to_string(proc_root.join("filesystems")).unwrap_or_default();
-    let has = fs.lines().any(|l| l.split_whitespace().last() == Some("overlay"));
+    let has = fs
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some("overlay"));
     Check {
         layer: "overlayfs",
         required: true,
@@ -137,7 +139,10 @@ pub fn cgroups() -> Check {
                 status: if missing.is_empty() {
                     Status::Available(desc)
                 } else {
-                    Status::Missing(format!("{desc}; missing controllers: {}", missing.join(", ")))
+                    Status::Missing(format!(
+                        "{desc}; missing controllers: {}",
+                        missing.join(", ")
+                    ))
                 },
             }
         }
@@ -158,8 +163,10 @@ pub fn nftables() -> Check {
         layer: "nftables",
         required: false,
         status: match found {
-            Some(p) => Status::Available(format!("{p}")),
-            None => Status::Missing("nft not installed (apt-get install nftables); needed for networked jails".into()),
+            Some(p) => Status::Available((*p).to_string()),
+            None => Status::Missing(
+                "nft not installed (apt-get install nftables); needed for networked jails".into(),
+            ),
         },
     }
 }
@@ -178,7 +185,11 @@ mod tests {
     #[test]
     fn parses_fixture_proc() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("filesystems"), "nodev\tproc\nnodev\toverlay\n").unwrap();
+        std::fs::write(
+            dir.path().join("filesystems"),
+            "nodev\tproc\nnodev\toverlay\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(dir.path().join("self")).unwrap();
         std::fs::write(dir.path().join("self/status"), "Name:\tx\nSeccomp:\t0\n").unwrap();
         assert!(!overlay(dir.path()).fails());

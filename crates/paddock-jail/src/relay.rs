@@ -85,11 +85,16 @@ fn status_code(status: WaitStatus) -> Option<i32> {
 
 /// Waits for init to end, forwarding signals and relaying the pty; returns init's status
 /// as an exit code (128+N for a signal).
-pub(crate) fn supervise(init: Pid, signals: SigSet, master: Option<OwnedFd>) -> Result<i32, JailError> {
-    let sfd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC).map_err(|errno| JailError::Host {
-        action: "create a signalfd",
-        errno,
-    })?;
+pub(crate) fn supervise(
+    init: Pid,
+    signals: SigSet,
+    master: Option<OwnedFd>,
+) -> Result<i32, JailError> {
+    let sfd =
+        SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC).map_err(|errno| JailError::Host {
+            action: "create a signalfd",
+            errno,
+        })?;
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let _raw = master.as_ref().and_then(|_| RawMode::enter());

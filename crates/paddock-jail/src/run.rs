@@ -15,8 +15,8 @@ use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 use paddock_policy::{FilesystemPolicy, ProcessPolicy, ResourcePolicy, RlimitKind};
 
-use crate::child::{self, CArray, ChildPlan, Stage};
 use crate::cgroup;
+use crate::child::{self, CArray, ChildPlan, Stage};
 use crate::error::JailError;
 use crate::identity::Identity;
 use crate::landlock::{self, LandlockStatus};
@@ -168,7 +168,11 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
 }
 
 /// Clones init into new namespaces, places it in the cgroup, and waits for the jail to end.
-fn start_and_wait(mut plan: ChildPlan, spec: &JailSpec, entry: CgroupEntry) -> Result<i32, JailError> {
+fn start_and_wait(
+    mut plan: ChildPlan,
+    spec: &JailSpec,
+    entry: CgroupEntry,
+) -> Result<i32, JailError> {
     let host = |action: &'static str| move |errno: Errno| JailError::Host { action, errno };
     let (sync_r, sync_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(host("create a pipe"))?;
     let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(host("create a pipe"))?;
@@ -226,7 +230,9 @@ fn start_and_wait(mut plan: ChildPlan, spec: &JailSpec, entry: CgroupEntry) -> R
     let _ = sys::write_all(sync_w.as_raw_fd(), b"G");
     drop(sync_w);
     let master = match &tty_parent {
-        Some(sock) => sys::recv_fd(sock.as_raw_fd()).map_err(|errno| JailError::Terminal { errno })?,
+        Some(sock) => {
+            sys::recv_fd(sock.as_raw_fd()).map_err(|errno| JailError::Terminal { errno })?
+        }
         None => None,
     };
     drop(tty_parent);
@@ -261,7 +267,11 @@ fn read_setup_error(err_r: &OwnedFd, spec: &JailSpec) -> Option<JailError> {
     let stage = Stage::from_u32(word(0))?;
     let detail = word(4);
     let errno = Errno::from_raw(word(8) as i32);
-    let command = spec.command.first().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+    let command = spec
+        .command
+        .first()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Some(match stage {
         Stage::Exec if errno == Errno::ENOENT => JailError::CommandNotFound { command },
         Stage::Exec => JailError::CommandNotExecutable { command, errno },
@@ -279,7 +289,9 @@ fn read_setup_error(err_r: &OwnedFd, spec: &JailSpec) -> Option<JailError> {
 }
 
 fn ensure_single_threaded() -> Result<(), JailError> {
-    let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(1);
+    let threads = std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(1);
     if threads > 1 {
         return Err(JailError::MultiThreaded { threads });
     }
@@ -289,7 +301,10 @@ fn ensure_single_threaded() -> Result<(), JailError> {
 fn workspace_source(spec: &JailSpec) -> Result<WorkspaceSource, JailError> {
     let Some(dir) = &spec.workdir else {
         return Ok(WorkspaceSource::Ephemeral {
-            size: spec.resources.disk.map_or(DEFAULT_EPHEMERAL_WORKSPACE, |d| d.bytes()),
+            size: spec
+                .resources
+                .disk
+                .map_or(DEFAULT_EPHEMERAL_WORKSPACE, |d| d.bytes()),
             uid: spec.identity.uid,
             gid: spec.identity.gid,
         });

@@ -53,7 +53,7 @@ fn blocks_billion_laughs() {
     let mut text = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        let items = vec![prev.as_str(); 10].join(",");
+        let items = [prev.as_str(); 10].join(",");
         text.push_str(&format!("a{i}: &a{i} [{items}]\n"));
     }
     let e = refused_fast(&text);
@@ -64,7 +64,7 @@ fn blocks_billion_laughs() {
 fn blocks_alias_amplification_through_valid_fields() {
     // Every alias lands where the schema accepts it, so only the replay budget stops it:
     // 2,000 rules × 1,000 allow entries would be two million entries.
-    let entries = vec!["{path: /a}"; 1000].join(", ");
+    let entries = ["{path: /a}"; 1000].join(", ");
     let mut text = format!(
         "network:\n  egress:\n    - &r {{name: a, host: a.example, tls: inspect, allow: [{entries}]}}\n"
     );

@@ -1,5 +1,7 @@
 //! Every policy under `examples/policies/` parses, validates and resolves, both as an admin
 //! layer and as an owner layer below the admin one (restating it must be allowed).
+// Helpers outside #[test] functions: a missing example should fail loudly.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 

@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one command in one jail, as root, with no daemon.
-    Jail(JailArgs),
+    Jail(Box<JailArgs>),
     /// Report which isolation layers this kernel supports.
     Doctor(DoctorArgs),
 }

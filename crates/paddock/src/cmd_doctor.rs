@@ -34,11 +34,18 @@ pub fn run(args: &DoctorArgs) -> i32 {
             println!("{mark} {:<11} {req}  {detail}", c.layer);
         }
     }
-    let failed: Vec<&str> = checks.iter().filter(|c| c.fails()).map(|c| c.layer).collect();
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.fails())
+        .map(|c| c.layer)
+        .collect();
     if failed.is_empty() {
         0
     } else {
-        eprintln!("paddock: error: required layers missing: {}", failed.join(", "));
+        eprintln!(
+            "paddock: error: required layers missing: {}",
+            failed.join(", ")
+        );
         1
     }
 }

@@ -17,7 +17,8 @@ pub fn run(args: JailArgs) -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("paddock: error: {e:#}");
-            e.downcast_ref::<JailError>().map_or(125, JailError::exit_code)
+            e.downcast_ref::<JailError>()
+                .map_or(125, JailError::exit_code)
         }
     }
 }
@@ -88,7 +89,8 @@ fn policy(args: &JailArgs) -> Result<ResolvedPolicy> {
 }
 
 fn read_policy(path: &Path) -> Result<PolicyDoc> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open policy {}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open policy {}", path.display()))?;
     let mut text = String::new();
     file.take(MAX_POLICY_BYTES as u64 + 1)
         .read_to_string(&mut text)

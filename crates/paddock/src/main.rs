@@ -13,7 +13,7 @@ fn main() {
     paddock_jail::close_inherited_fds();
     let cli = cli::Cli::parse();
     let code = match cli.command {
-        cli::Command::Jail(args) => cmd_jail::run(args),
+        cli::Command::Jail(args) => cmd_jail::run(*args),
         cli::Command::Doctor(args) => cmd_doctor::run(&args),
     };
     std::process::exit(code);

@@ -179,18 +179,16 @@ pub fn clear_capabilities() -> Result<(), Errno> {
     }; 2];
     // SAFETY: header and data have the kernel's v3 layout (two 32-bit data words) and live
     // for the duration of the call.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_capset,
-            &mut header as *mut Header,
-            data.as_ptr(),
-        )
-    };
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) };
     Errno::result(rc).map(drop)
 }
 
 /// `setgroups`, `setresgid`, `setresuid`, in that order. Post-fork safe.
-pub fn set_identity(uid: libc::uid_t, gid: libc::gid_t, groups: &[libc::gid_t]) -> Result<(), Errno> {
+pub fn set_identity(
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    groups: &[libc::gid_t],
+) -> Result<(), Errno> {
     // SAFETY: `groups` is a valid slice whose length we pass.
     Errno::result(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) })?;
     // SAFETY: plain integer syscalls.
@@ -388,7 +386,13 @@ pub fn loopback_up() -> Result<(), Errno> {
 /// `mknod(path, S_IFCHR | mode, makedev(major, minor))`.
 pub fn mknod_char(path: &CStr, mode: u32, major: u32, minor: u32) -> Result<(), Errno> {
     // SAFETY: `path` is NUL-terminated; the rest are integers.
-    let rc = unsafe { libc::mknod(path.as_ptr(), libc::S_IFCHR | mode, libc::makedev(major, minor)) };
+    let rc = unsafe {
+        libc::mknod(
+            path.as_ptr(),
+            libc::S_IFCHR | mode,
+            libc::makedev(major, minor),
+        )
+    };
     Errno::result(rc).map(drop)
 }
 
@@ -620,7 +624,8 @@ pub fn get_winsize(fd: RawFd, ws: &mut libc::winsize) -> Result<(), Errno> {
 /// `ioctl(fd, TIOCSWINSZ)`.
 pub fn set_winsize(fd: RawFd, ws: &libc::winsize) -> Result<(), Errno> {
     // SAFETY: TIOCSWINSZ reads one winsize through the valid pointer.
-    Errno::result(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws as *const libc::winsize) }).map(drop)
+    Errno::result(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws as *const libc::winsize) })
+        .map(drop)
 }
 
 /// Opens `path` for writing, writes `data`, closes. Post-fork safe.
