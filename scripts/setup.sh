@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Paddock needs on Debian 12 and builds the release binary.
+# Run as root (or with sudo) from the repository root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run as root (it installs Debian packages): sudo $0" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# build-essential/pkg-config: crates with C parts; python3, util-linux (script, setpriv),
+# procps: the escape suite; nftables: networked jails; bubblewrap, firejail, hyperfine: bench/.
+apt-get install -y -qq --no-install-recommends \
+  build-essential pkg-config ca-certificates curl git \
+  python3 util-linux procps iproute2 nftables \
+  bubblewrap firejail hyperfine strace >/dev/null
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup.sh: installing the Rust toolchain with rustup (Debian 12's cargo is too old)" >&2
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+
+cargo build --release --locked -p paddock
+echo "built: $(pwd)/target/release/paddock"
