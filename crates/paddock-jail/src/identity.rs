@@ -1,7 +1,15 @@
 //! Who a jail runs as. The uid always comes from the caller (an account), never from a
 //! policy; uid 0 and gid 0 are refused.
+//!
+//! Accounts are looked up in `/etc/passwd` and `/etc/group` first, and through NSS only when
+//! the files do not have them: NSS loads shared libraries (systemd, LDAP modules) on every
+//! call, which costs more than a whole jail start is allowed to.
+
+use std::path::Path;
 
 use nix::unistd::{Gid, Group, Uid, User};
+
+use crate::files;
 
 use crate::error::JailError;
 
@@ -41,6 +49,9 @@ impl Identity {
 
     /// The account named `name`, with its primary and supplementary groups.
     pub fn from_user_name(name: &str) -> Result<Self, JailError> {
+        if let Some(id) = files::by_name(Path::new("/etc"), name) {
+            return Self::new(id.uid, id.gid, id.groups, Some(id.name));
+        }
         let user = User::from_name(name)
             .map_err(|errno| JailError::UserLookup {
                 what: name.to_string(),
@@ -54,6 +65,9 @@ impl Identity {
 
     /// The account with `uid`; an unknown uid runs with gid = uid and no groups.
     pub fn from_uid(uid: u32) -> Result<Self, JailError> {
+        if let Some(id) = files::by_uid(Path::new("/etc"), uid) {
+            return Self::new(id.uid, id.gid, id.groups, Some(id.name));
+        }
         match User::from_uid(Uid::from_raw(uid)).map_err(|errno| JailError::UserLookup {
             what: format!("uid {uid}"),
             errno,
@@ -65,6 +79,9 @@ impl Identity {
 
     /// The default unprivileged identity: `nobody` (65534 when the account is missing).
     pub fn nobody() -> Result<Self, JailError> {
+        if let Some(id) = files::by_name(Path::new("/etc"), "nobody") {
+            return Self::new(id.uid, id.gid, id.groups, Some(id.name));
+        }
         match User::from_name("nobody") {
             Ok(Some(user)) => Self::from_user(user),
             _ => Self::new(65534, 65534, Vec::new(), Some("nobody".into())),

@@ -25,6 +25,7 @@
 pub mod cgroup;
 mod child;
 mod error;
+mod files;
 mod host;
 pub mod identity;
 pub mod landlock;

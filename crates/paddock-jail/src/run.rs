@@ -83,8 +83,43 @@ pub struct JailOutcome {
 
 const NAMESPACES: &[&str] = &["mount", "pid", "ipc", "uts", "net", "cgroup"];
 
+/// Wall-clock marks of one start, printed to stderr as one JSON line when `PADDOCK_TIMING`
+/// is set (see `bench/`). Costs nothing otherwise.
+struct Timing {
+    start: std::time::Instant,
+    marks: Vec<(&'static str, std::time::Duration)>,
+    enabled: bool,
+}
+
+impl Timing {
+    fn new() -> Self {
+        Self {
+            start: std::time::Instant::now(),
+            marks: Vec::new(),
+            enabled: std::env::var_os("PADDOCK_TIMING").is_some(),
+        }
+    }
+    fn mark(&mut self, what: &'static str) {
+        if self.enabled {
+            self.marks.push((what, self.start.elapsed()));
+        }
+    }
+    fn report(&self) {
+        if !self.enabled {
+            return;
+        }
+        let fields: Vec<String> = self
+            .marks
+            .iter()
+            .map(|(k, d)| format!("\"{k}\":{}", d.as_micros()))
+            .collect();
+        eprintln!("{{\"paddock_timing_us\":{{{}}}}}", fields.join(","));
+    }
+}
+
 /// Runs one jail to completion. The caller must be root and single-threaded.
 pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
+    let mut timing = Timing::new();
     // 1. Preconditions: root, one thread (we fork), a command, a usable workdir.
     if sys::geteuid() != 0 {
         return Err(JailError::NotRoot);
@@ -116,6 +151,7 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
     let (exec_candidates, argv, envp) = exec_plan(spec)?;
     prepare_host_state_dirs(&stage, &scratch)?;
     // 5. The cgroup: the first host state we create; removed on every path below.
+    timing.mark("planned");
     let hierarchies = cgroup::detect()?;
     let limits = cgroup::Limits {
         memory_bytes: spec.resources.memory.map(|m| m.bytes()),
@@ -124,6 +160,7 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
     };
     let name = format!("jail-{}-{}", std::process::id(), unique_suffix());
     let cg = cgroup::create(&hierarchies, &name, &limits)?;
+    timing.mark("cgroup_created");
     let enforcement = Enforcement {
         landlock: ll.status.clone(),
         seccomp_filters: filters.len(),
@@ -153,11 +190,14 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         tty_sock: None,
     };
     let entry = cgroup_entry(&cg)?;
-    let result = start_and_wait(plan, spec, entry);
+    let result = start_and_wait(plan, spec, entry, &mut timing);
+    timing.mark("jail_ended");
     // 6. Whatever happened, nothing of the jail may outlive `run`.
     let killed = cg.kill_all();
     let removed = cg.remove();
     drop(ll.fd);
+    timing.mark("cleaned_up");
+    timing.report();
     let exit_code = result?;
     killed?;
     removed?;
@@ -172,6 +212,7 @@ fn start_and_wait(
     mut plan: ChildPlan,
     spec: &JailSpec,
     entry: CgroupEntry,
+    timing: &mut Timing,
 ) -> Result<i32, JailError> {
     let host = |action: &'static str| move |errno: Errno| JailError::Host { action, errno };
     let (sync_r, sync_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(host("create a pipe"))?;
@@ -223,6 +264,7 @@ fn start_and_wait(
         }
         sys::Forked::Parent(pid) => Pid::from_raw(pid),
     };
+    timing.mark("cloned");
     drop(sync_r);
     drop(err_w);
     let tty_parent = tty.map(|(p, _child)| p);
@@ -241,6 +283,7 @@ fn start_and_wait(
         return Err(err);
     }
     drop(err_r);
+    timing.mark("command_started");
     if spec.tty && master.is_none() {
         relay::reap(pid);
         return Err(JailError::Terminal { errno: Errno::EIO });

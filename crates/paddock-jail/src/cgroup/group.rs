@@ -81,6 +81,18 @@ pub(crate) fn require_controllers(setup: &Hierarchies, plan: &Plan) -> Result<()
     }
 }
 
+/// Whether a v1 hierarchy serving `c` needs a group for this jail. Every group costs a
+/// mkdir and an rmdir on each jail start. With a v2 group beside it (hybrid hosts), v2's
+/// `cgroup.kill` replaces the v1 freezer and its `cpu.stat` replaces cpuacct, and the v1 cpu
+/// group only matters when a CPU limit is set.
+fn v1_group_needed(c: Controller, has_v2: bool, plan: &Plan) -> bool {
+    match c {
+        Controller::Memory | Controller::Pids => true,
+        Controller::Cpu => plan.cpu_quota_us.is_some() || !has_v2,
+        Controller::CpuAcct | Controller::Freezer => !has_v2,
+    }
+}
+
 /// The host's page size; the kernel rounds memory limits down to it.
 fn page_size() -> u64 {
     // A wrong guess cannot loosen a limit: the read-back would differ and create would fail.
@@ -92,7 +104,16 @@ fn page_size() -> u64 {
 
 impl JailCgroup {
     fn build(&mut self, setup: &Hierarchies, plan: &Plan) -> Result<(), CgroupError> {
-        let v1_mounts = setup.v1_mounts();
+        let has_v2 = setup.v2_root().is_some();
+        let v1_mounts: Vec<_> = setup
+            .v1_mounts()
+            .into_iter()
+            .filter(|(_, controllers)| {
+                controllers
+                    .iter()
+                    .any(|&c| v1_group_needed(c, has_v2, plan))
+            })
+            .collect();
         if !v1_mounts.is_empty() {
             let group = V1Group::create(&v1_mounts, &self.name)?;
             self.backends.push(Box::new(group));

@@ -419,8 +419,9 @@ fn hybrid_limits_go_to_v1_and_the_jail_also_gets_a_v2_group() {
     );
     assert_eq!(t.read("pids/paddock/h1/pids.max"), "16");
     assert_eq!(t.read("cpu/paddock/h1/cpu.cfs_quota_us"), "150000");
-    assert!(t.path("cpuacct/paddock/h1").is_dir());
-    assert!(t.path("freezer/paddock/h1").is_dir());
+    // v2's cgroup.kill and cpu.stat stand in for the v1 freezer and cpuacct groups.
+    assert!(!t.path("cpuacct/paddock/h1").exists());
+    assert!(!t.path("freezer/paddock/h1").exists());
     assert!(!t.path("cpuset/paddock").exists());
     assert!(!t.path("devices/paddock").exists());
     // The v2 group serves no controller: no limit files, root subtree_control untouched.
@@ -430,12 +431,30 @@ fn hybrid_limits_go_to_v1_and_the_jail_also_gets_a_v2_group() {
     cg.add_pid(4242).unwrap();
     assert_eq!(t.read("unified/paddock/h1/cgroup.procs"), "4242");
     assert_eq!(t.read("cpu/paddock/h1/cgroup.procs"), "4242");
-    assert_eq!(cg.paths().len(), 6);
+    assert_eq!(cg.paths().len(), 4);
     for p in cg.paths() {
         std::fs::write(p.join("cgroup.procs"), "").unwrap();
     }
     remove_fake(cg);
     assert!(!t.path("unified/paddock/h1").exists());
+}
+
+#[test]
+fn hybrid_without_a_cpu_limit_makes_no_v1_cpu_group() {
+    let t = fake_hybrid();
+    let limits = Limits {
+        cpu_millis: None,
+        ..LIMITS
+    };
+    let cg = create_in(&t, "h2", &limits).unwrap();
+    assert!(!t.path("cpu/paddock/h2").exists());
+    assert!(t.path("memory/paddock/h2").is_dir());
+    assert!(t.path("pids/paddock/h2").is_dir());
+    assert_eq!(cg.paths().len(), 3);
+    for p in cg.paths() {
+        std::fs::write(p.join("cgroup.procs"), "").unwrap();
+    }
+    remove_fake(cg);
 }
 
 // ---- remove_stale ----

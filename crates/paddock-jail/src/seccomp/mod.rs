@@ -6,10 +6,13 @@
 //! - argument filters on `ioctl` (no terminal injection), `socket`/`socketpair` (no raw or
 //!   packet sockets, no exotic families), `clone`/`unshare` (no new namespaces) and
 //!   `personality`;
-//! - `clone3` fails with `ENOSYS`, from a second stacked filter, so glibc falls back to
-//!   `clone`, whose flags seccomp can read (`clone3` keeps them in memory);
-//! - a foreign architecture (i386 `int 0x80` on x86_64, arm32 on aarch64) kills the process:
-//!   seccompiler's arch check.
+//! - `clone3` fails with `ENOSYS`, so glibc falls back to `clone`, whose flags seccomp can
+//!   read (`clone3` keeps them in memory);
+//! - a foreign architecture (i386 `int 0x80` on x86_64, arm32 on aarch64) kills the process.
+//!
+//! The program is one compact filter emitted by `emit.rs` (ranges of syscall numbers searched
+//! as a binary tree); seccompiler compiles the same table in tests as the reference it must
+//! agree with.
 //!
 //! What lives elsewhere: setting `no_new_privs` (the jail setup, right before [`SeccompFilters::install`]),
 //! dropping capabilities, Landlock, namespaces and cgroups (their own modules), and the raw
@@ -19,6 +22,7 @@
 //! [`SeccompError`]; [`SeccompFilters::install`] runs in the child after `fork`, allocates
 //! nothing and only makes raw syscalls.
 
+mod emit;
 mod must_deny;
 mod profile_default;
 mod table;
@@ -27,11 +31,9 @@ mod table;
 #[path = "install_tests.rs"]
 mod install_tests;
 
-use std::collections::BTreeMap;
-
 use nix::errno::Errno;
 use paddock_policy::SeccompProfile;
-use seccompiler::{BackendError, BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+use seccompiler::BpfProgram;
 
 use crate::sys::seccomp as sys;
 
@@ -47,19 +49,6 @@ pub enum SeccompError {
         /// `std::env::consts::ARCH` of this build.
         arch: &'static str,
     },
-    /// One rule of a profile table could not be turned into BPF conditions.
-    #[error(
-        "seccomp: the `{profile}` profile's rule for `{syscall}` is invalid: {source}; this is \
-         a bug in Paddock's rule table, report it"
-    )]
-    CompileRule {
-        /// Profile name.
-        profile: &'static str,
-        /// Syscall whose rule failed.
-        syscall: &'static str,
-        /// seccompiler's reason.
-        source: BackendError,
-    },
     /// A profile table allows a syscall on the must-deny list (`must_deny.rs`).
     #[error(
         "seccomp: the `{profile}` profile allows `{syscall}`, which no profile may allow \
@@ -73,18 +62,13 @@ pub enum SeccompError {
         /// Why it must stay refused.
         threat: &'static str,
     },
-    /// A whole filter could not be compiled (e.g. longer than the kernel's 4096 instructions).
-    #[error(
-        "seccomp: compiling the `{profile}` profile's {filter} filter failed: {source}; this is \
-         a bug in Paddock's rule table, report it"
-    )]
-    CompileFilter {
+    /// The compact emitter could not lay out the program.
+    #[error("seccomp: cannot emit the {profile} profile: {reason}; this is a bug in Paddock's rule table, report it")]
+    Emit {
         /// Profile name.
         profile: &'static str,
-        /// Which of the stacked filters.
-        filter: FilterKind,
-        /// seccompiler's reason.
-        source: BackendError,
+        /// What went wrong.
+        reason: String,
     },
     /// `install` found `no_new_privs` unset (it reports `EACCES`, as the kernel would).
     #[error(
@@ -115,24 +99,6 @@ impl SeccompError {
     }
 }
 
-/// The stacked filters of a profile, in installation order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FilterKind {
-    /// The allowlist: allowed syscalls pass, everything else gets `EPERM`.
-    Allowlist,
-    /// Syscalls refused with `ENOSYS` so libc falls back (`clone3`).
-    Enosys,
-}
-
-impl std::fmt::Display for FilterKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Allowlist => "allowlist",
-            Self::Enosys => "ENOSYS",
-        })
-    }
-}
-
 /// Compiled BPF programs, ready to install after `fork` without allocating.
 #[derive(Clone, Debug)]
 pub struct SeccompFilters {
@@ -149,26 +115,27 @@ pub fn build(profile: SeccompProfile) -> Result<SeccompFilters, SeccompError> {
 }
 
 /// The architecture of this build, as seccompiler names it.
-fn target_arch() -> Result<TargetArch, SeccompError> {
+fn target_arch() -> Result<(), SeccompError> {
     #[cfg(target_arch = "x86_64")]
-    return Ok(TargetArch::x86_64);
+    return Ok(());
     #[cfg(target_arch = "aarch64")]
-    return Ok(TargetArch::aarch64);
+    return Ok(());
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     return Err(SeccompError::UnsupportedArch {
         arch: std::env::consts::ARCH,
     });
 }
 
-/// Builds the stacked filters: the allowlist denying with `deny_errno`, then the `ENOSYS`
-/// filter. `deny_errno` is a parameter so tests can tell the filter's refusal apart from the
+/// Builds the filter: the allowlist denying with `deny_errno`, `clone3` answered with
+/// `ENOSYS`. `deny_errno` is a parameter so tests can tell the filter's refusal apart from the
 /// kernel's own `EPERM` (see `install_tests.rs`).
 fn compile(
     profile: &'static str,
     rules: impl Iterator<Item = table::Rule>,
     deny_errno: u32,
 ) -> Result<SeccompFilters, SeccompError> {
-    let arch = target_arch()?;
+    // Fail on architectures the profiles do not cover, before emitting anything.
+    target_arch()?;
     let rules: Vec<table::Rule> = rules.collect();
     // Fail closed on a table edit that re-allows something on the must-deny list.
     for rule in &rules {
@@ -182,62 +149,19 @@ fn compile(
             });
         }
     }
-    let rule_map = table::to_seccompiler(rules.into_iter()).map_err(|(syscall, source)| {
-        SeccompError::CompileRule {
-            profile,
-            syscall,
-            source,
-        }
+    let program = emit::emit(&rules, deny_errno).map_err(|e| SeccompError::Emit {
+        profile,
+        reason: format!("{e:?}"),
     })?;
-    let allowlist = to_bpf(
-        profile,
-        FilterKind::Allowlist,
-        SeccompFilter::new(
-            rule_map,
-            SeccompAction::Errno(deny_errno),
-            SeccompAction::Allow,
-            arch,
-        ),
-    )?;
-    // clone3 passes its flags in a struct seccomp cannot read, so it cannot be filtered like
-    // clone. ENOSYS (not EPERM) makes glibc and musl retry with clone. It needs its own filter
-    // because a seccompiler filter has a single match action.
-    let enosys = to_bpf(
-        profile,
-        FilterKind::Enosys,
-        SeccompFilter::new(
-            BTreeMap::from([(table::nr_to_i64(libc::SYS_clone3), Vec::new())]),
-            SeccompAction::Allow,
-            SeccompAction::Errno(libc::ENOSYS as u32),
-            arch,
-        ),
-    )?;
-    Ok(SeccompFilters {
-        programs: vec![allowlist, enosys],
-    })
-}
-
-fn to_bpf(
-    profile: &'static str,
-    filter: FilterKind,
-    compiled: Result<SeccompFilter, BackendError>,
-) -> Result<BpfProgram, SeccompError> {
-    let program =
-        compiled
-            .and_then(BpfProgram::try_from)
-            .map_err(|source| SeccompError::CompileFilter {
-                profile,
-                filter,
-                source,
-            })?;
-    if program.is_empty() || u16::try_from(program.len()).is_err() {
-        return Err(SeccompError::CompileFilter {
+    if program.len() > usize::from(u16::MAX) {
+        return Err(SeccompError::Emit {
             profile,
-            filter,
-            source: BackendError::FilterTooLarge(program.len()),
+            reason: format!("{} instructions", program.len()),
         });
     }
-    Ok(program)
+    Ok(SeccompFilters {
+        programs: vec![program],
+    })
 }
 
 impl SeccompFilters {
@@ -248,16 +172,11 @@ impl SeccompFilters {
     /// installing anything (even where the kernel would accept the filter, i.e. with
     /// `CAP_SYS_ADMIN`). [`SeccompError::from_install_errno`] explains any errno in the parent.
     ///
-    /// Order: the allowlist first, the `ENOSYS` filter last. The kernel runs every filter and
-    /// keeps the most restrictive action; both answer `clone3` with `SECCOMP_RET_ERRNO`, and
-    /// between equal actions the most recently installed filter's errno wins, so `clone3`
-    /// fails with `ENOSYS`. The allowlist allows `prctl` and `seccomp`, so the second install
-    /// passes through the first filter.
     pub(crate) fn install(&self) -> Result<(), Errno> {
         sys::install_filters(&self.programs)
     }
 
-    /// How many stacked filters [`SeccompFilters::install`] installs.
+    /// How many filters [`SeccompFilters::install`] installs (one for the built-in profiles).
     pub fn len(&self) -> usize {
         self.programs.len()
     }

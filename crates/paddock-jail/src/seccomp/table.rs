@@ -1,10 +1,13 @@
-//! The rule table's types and their translation into seccompiler's IR.
+//! The rule table's types and, for tests, their translation into seccompiler's IR (the
+//! reference the compact emitter in `emit.rs` is checked against).
 //!
 //! A profile is plain data (`&[Rule]`), so tests can inspect it by value; only
 //! [`to_seccompiler`] knows how an [`Args`] filter becomes BPF conditions.
 
+#[cfg(test)]
 use std::collections::BTreeMap;
 
+#[cfg(test)]
 use seccompiler::{BackendError, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 
 /// Syscalls numbered 424 and up share one number on every architecture (the unified table
@@ -77,9 +80,11 @@ pub(crate) const PERSONALITY_ALLOWED: [u64; 5] = [
     0xffff_ffff, // query the current persona without changing it
 ];
 
+#[cfg(test)]
 /// `SOCK_TYPE_MASK` from the kernel: the type without `SOCK_NONBLOCK | SOCK_CLOEXEC`.
 const SOCK_TYPE_MASK: u64 = 0xf;
 
+#[cfg(test)]
 /// Builds seccompiler's rule map for `rules`. An empty `Vec` means "any arguments".
 pub(crate) fn to_seccompiler(
     rules: impl Iterator<Item = Rule>,
@@ -92,6 +97,7 @@ pub(crate) fn to_seccompiler(
     Ok(map)
 }
 
+#[cfg(test)]
 /// Every argument below is a C `int` or `unsigned int`, and the kernel reads only the low 32
 /// bits, so comparisons are `Dword`: a caller setting the high half (the TIOCSTI bypass that hit
 /// filters comparing all 64 bits) changes nothing.
@@ -120,6 +126,7 @@ fn conditions(args: Args) -> Result<Vec<SeccompRule>, BackendError> {
     }
 }
 
+#[cfg(test)]
 fn socket_rules() -> Result<Vec<SeccompRule>, BackendError> {
     let family = |f: libc::c_int| dword(0, SeccompCmpOp::Eq, f as u64);
     let sock_type = |t: libc::c_int| dword(1, SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK), t as u64);
@@ -143,6 +150,7 @@ fn socket_rules() -> Result<Vec<SeccompRule>, BackendError> {
     Ok(rules)
 }
 
+#[cfg(test)]
 /// seccompiler keys rules by `i64`; `c_long` is `i64` on every target this module supports.
 #[allow(clippy::useless_conversion)]
 pub(crate) fn nr_to_i64(nr: libc::c_long) -> i64 {
@@ -155,6 +163,7 @@ pub(crate) const fn ioctl_cmd(cmd: libc::Ioctl) -> u64 {
     cmd as u64
 }
 
+#[cfg(test)]
 fn dword(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, BackendError> {
     SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value)
 }
