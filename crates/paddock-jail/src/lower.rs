@@ -175,7 +175,8 @@ fn mask_dir(target: CString) -> Result<RawOp, JailError> {
 }
 
 /// Files in `/proc` covered with `/dev/null`: kernel memory, magic keys, timing and
-/// key-ring information.
+/// key-ring information. Files that only uid 0 with capabilities can open (`kmsg`,
+/// `kpage*`) are not masked: a jail never has either, and every mask is a mount on every start.
 pub const PROC_MASKED_FILES: &[&str] = &[
     "kcore",
     "sysrq-trigger",
@@ -184,19 +185,15 @@ pub const PROC_MASKED_FILES: &[&str] = &[
     "latency_stats",
     "keys",
     "key-users",
-    "kmsg",
     "kallsyms",
-    "kpagecount",
-    "kpageflags",
-    "kpagecgroup",
-    "config.gz",
 ];
 
 /// Directories in `/proc` covered with an empty read-only tmpfs.
 pub const PROC_MASKED_DIRS: &[&str] = &["acpi", "scsi", "asound", "driver"];
 
-/// Directories in `/proc` made read-only (kernel tunables and IRQ routing).
-pub const PROC_READ_ONLY: &[&str] = &["sys", "irq", "bus", "fs", "sysvipc"];
+/// Directories in `/proc` made read-only: the kernel's tunables. (`irq`, `bus`, `fs` are
+/// writable only by uid 0, which a jail never is.)
+pub const PROC_READ_ONLY: &[&str] = &["sys"];
 
 /// The `/proc` steps init performs after `pivot_root`, from inside the new PID namespace.
 pub(crate) fn lower_proc() -> Result<Vec<RawOp>, JailError> {
