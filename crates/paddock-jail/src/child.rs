@@ -348,6 +348,13 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
     sys::close(plan.err_fd);
     if let Some(slave) = tty_slave {
         sys::close(slave);
+        // With a pty, init has no use for the caller's terminal: keep no handle on it.
+        if let Ok(null) = sys::open(c"/dev/null", libc::O_RDWR) {
+            for fd in 0..3 {
+                let _ = sys::dup2(null, fd);
+            }
+            sys::close(null);
+        }
     }
     reap_until(workload)
 }

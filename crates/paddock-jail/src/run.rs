@@ -196,6 +196,9 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
     let killed = cg.kill_all();
     let removed = cg.remove();
     drop(ll.fd);
+    // Groups left by `paddock jail` runs that were SIGKILLed (their init died with them, so
+    // the groups are empty). Best effort, after our own jail ended: never on the start path.
+    let _ = cgroup::remove_stale(&hierarchies, jail_group_alive);
     timing.mark("cleaned_up");
     timing.report();
     let exit_code = result?;
@@ -522,4 +525,58 @@ fn cgroup_entry(cg: &cgroup::JailCgroup) -> Result<CgroupEntry, JailError> {
         entry.v2_procs = Some(lower::cstr(&dir.join("cgroup.procs"))?);
     }
     Ok(entry)
+}
+
+/// Whether the `paddock jail` process that owns group `name` (`jail-<pid>-<n>`) still runs.
+/// Names of any other shape belong to someone else and count as alive: never touched.
+fn jail_group_alive(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("jail-") else {
+        return true;
+    };
+    match rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) => Path::new("/proc").join(pid.to_string()).exists(),
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_jail_groups_of_dead_pids_count_as_stale() {
+        let me = std::process::id();
+        assert!(jail_group_alive(&format!("jail-{me}-7")));
+        // Pid 0 never names a process in /proc.
+        assert!(!jail_group_alive("jail-0-1"));
+        // Someone else's naming scheme is never touched.
+        assert!(jail_group_alive("session-42"));
+        assert!(jail_group_alive("roottest-cg-1-a"));
+        assert!(jail_group_alive("jail-notapid-1"));
+    }
+
+    #[test]
+    fn exec_plan_searches_path_and_overrides_env() {
+        let spec = JailSpec {
+            filesystem: paddock_policy::system_default().filesystem,
+            process: paddock_policy::system_default().process,
+            resources: paddock_policy::system_default().resources,
+            identity: Identity::new(1000, 1000, vec![], Some("alice".into())).unwrap(),
+            command: vec!["ls".into(), "-l".into()],
+            env: vec![
+                ("PATH".into(), "/opt/bin:/usr/bin".into()),
+                ("X".into(), "1".into()),
+            ],
+            workdir: None,
+            tty: false,
+            hostname: "h".into(),
+        };
+        let (cands, _argv, envp) = exec_plan(&spec).unwrap();
+        let cands: Vec<&[u8]> = cands.iter().map(|c| c.to_bytes()).collect();
+        assert_eq!(cands, vec![&b"/opt/bin/ls"[..], b"/usr/bin/ls"]);
+        // PATH HOME SHELL LANG PADDOCK_JAIL USER LOGNAME [TERM] X, then the NULL terminator:
+        // the PATH override replaced the default rather than adding a second PATH.
+        let term = usize::from(std::env::var_os("TERM").is_some());
+        assert_eq!(envp.as_slice().len(), 8 + term + 1);
+    }
 }

@@ -5,8 +5,8 @@
 use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
 
 use super::*;
-use crate::seccomp::table;
 use crate::seccomp::profile_default;
+use crate::seccomp::table;
 
 const DENY: u32 = libc::EPERM as u32;
 

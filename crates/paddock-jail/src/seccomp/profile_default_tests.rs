@@ -15,7 +15,11 @@ fn table() -> Vec<Rule> {
 fn default_profile_compiles_for_this_arch() {
     let filters = crate::seccomp::build(paddock_policy::SeccompProfile::Default)
         .expect("the default profile compiles");
-    assert_eq!(filters.len(), 1, "one compact filter (clone3 -> ENOSYS inside it)");
+    assert_eq!(
+        filters.len(),
+        1,
+        "one compact filter (clone3 -> ENOSYS inside it)"
+    );
 }
 
 #[test]
