@@ -27,89 +27,75 @@ use crate::lower::RawOp;
 use crate::seccomp::SeccompFilters;
 use crate::sys;
 
-/// Steps a child can fail at; the numbers travel through the error pipe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Stage {
+/// Declares [`Stage`] and its decoder from one list, so the two cannot drift apart.
+macro_rules! stages {
+    ($($(#[doc = $doc:literal])* $name:ident = $n:literal,)*) => {
+        /// Steps a child can fail at; the numbers travel through the error pipe.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum Stage {
+            $($(#[doc = $doc])* $name = $n,)*
+        }
+
+        impl Stage {
+            /// Decodes a stage number from the error pipe.
+            pub fn from_u32(n: u32) -> Option<Stage> {
+                match n {
+                    $($n => Some(Stage::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+stages! {
     /// Setting the parent-death signal.
     ParentDeathSignal = 1,
     /// Making mount propagation private.
-    PrivatePropagation,
+    PrivatePropagation = 2,
     /// Building the root (the detail says which operation).
-    BuildRoot,
+    BuildRoot = 3,
     /// Setting the hostname.
-    Hostname,
+    Hostname = 4,
     /// Bringing loopback up.
-    Loopback,
+    Loopback = 5,
     /// Waiting for the parent.
-    WaitParent,
+    WaitParent = 6,
     /// Joining the jail's cgroup.
-    JoinCgroup,
+    JoinCgroup = 7,
     /// Entering a new cgroup namespace.
-    CgroupNamespace,
+    CgroupNamespace = 8,
     /// `pivot_root`.
-    PivotRoot,
+    PivotRoot = 9,
     /// Mounting and masking `/proc`.
-    MountProc,
+    MountProc = 10,
     /// Creating the pty.
-    Pty,
+    Pty = 11,
     /// Adding Landlock rules.
-    LandlockRules,
+    LandlockRules = 12,
     /// Setting rlimits.
-    Rlimits,
+    Rlimits = 13,
     /// Dropping the capability bounding and ambient sets.
-    DropBounding,
+    DropBounding = 14,
     /// Switching uid/gid/groups.
-    Identity,
+    Identity = 15,
     /// Clearing capabilities.
-    ClearCapabilities,
+    ClearCapabilities = 16,
     /// Setting no_new_privs.
-    NoNewPrivs,
+    NoNewPrivs = 17,
     /// Applying the Landlock ruleset.
-    LandlockRestrict,
+    LandlockRestrict = 18,
     /// Installing seccomp.
-    Seccomp,
+    Seccomp = 19,
     /// Changing directory to the workdir.
-    Chdir,
+    Chdir = 20,
     /// Forking the workload.
-    ForkWorkload,
+    ForkWorkload = 21,
     /// Setting up the workload's terminal.
-    Terminal,
+    Terminal = 22,
     /// Executing the command.
-    Exec,
-}
-
-impl Stage {
-    /// Decodes a stage number from the error pipe.
-    pub fn from_u32(n: u32) -> Option<Stage> {
-        use Stage::*;
-        const ALL: [Stage; 23] = [
-            ParentDeathSignal,
-            PrivatePropagation,
-            BuildRoot,
-            Hostname,
-            Loopback,
-            WaitParent,
-            JoinCgroup,
-            CgroupNamespace,
-            PivotRoot,
-            MountProc,
-            Pty,
-            LandlockRules,
-            Rlimits,
-            DropBounding,
-            Identity,
-            ClearCapabilities,
-            NoNewPrivs,
-            LandlockRestrict,
-            Seccomp,
-            Chdir,
-            ForkWorkload,
-            Terminal,
-            Exec,
-        ];
-        ALL.into_iter().find(|s| *s as u32 == n)
-    }
+    Exec = 23,
 }
 
 /// Exit status of init when a setup step failed (the parent reads the reason from the pipe).
@@ -418,4 +404,19 @@ fn run_workload(plan: &ChildPlan, tty_slave: Option<RawFd>) -> ! {
     }
     report(plan.err_fd, Stage::Exec, 0, last);
     sys::exit_now(if last == Errno::ENOENT { 127 } else { 126 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stage;
+
+    #[test]
+    fn stages_round_trip_through_their_numbers() {
+        for n in 1..=23 {
+            let stage = Stage::from_u32(n).unwrap();
+            assert_eq!(stage as u32, n);
+        }
+        assert_eq!(Stage::from_u32(0), None);
+        assert_eq!(Stage::from_u32(24), None);
+    }
 }
