@@ -380,6 +380,9 @@ fn reap_until(workload: libc::pid_t) -> ! {
 fn run_workload(plan: &ChildPlan, tty_slave: Option<RawFd>) -> ! {
     sys::reset_signal_dispositions();
     let _ = sys::sigmask_all(libc::SIG_SETMASK, false);
+    // Init built the root under umask 0; the command gets the usual 022, so what it creates
+    // in a host workdir is not writable by every account on the host.
+    sys::umask(0o022);
     if let Some(slave) = tty_slave {
         // A session of its own whose controlling terminal is the jail's pty: the host's
         // terminal is never reachable, so TIOCSTI has nothing to inject into.

@@ -74,6 +74,14 @@ pub(crate) fn lower_root(ops: &[RootOp]) -> Result<Vec<RawOp>, JailError> {
                 data: Some(cs(options)?),
                 skip_missing: false,
             }),
+            RootOp::DevTmpfs { target, options } => out.push(RawOp::Mount {
+                src: Some(cs("tmpfs")?),
+                target: cstr(target)?,
+                fstype: Some(cs("tmpfs")?),
+                flags: libc::MS_NOSUID | libc::MS_NOEXEC,
+                data: Some(cs(options)?),
+                skip_missing: false,
+            }),
             RootOp::Mkdir(p) => out.push(RawOp::Mkdir {
                 path: cstr(p)?,
                 mode: 0o755,

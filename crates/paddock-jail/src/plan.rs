@@ -95,6 +95,15 @@ pub enum RootOp {
         /// Add `noexec`.
         noexec: bool,
     },
+    /// The jail's `/dev`: a tmpfs that honours device nodes (nosuid, noexec, but not nodev),
+    /// so the nodes Paddock creates work. The jail itself can never add one: it has no
+    /// CAP_MKNOD and Landlock never grants making devices.
+    DevTmpfs {
+        /// Mountpoint.
+        target: PathBuf,
+        /// Mount data string.
+        options: String,
+    },
     /// Create a directory (parents must exist).
     Mkdir(PathBuf),
     /// Create an empty file to serve as a mountpoint.
@@ -482,10 +491,9 @@ fn push_overlay(
 fn push_dev(ops: &mut Vec<RootOp>, stage: &Path, shm_size: u64) {
     let dev = inside(stage, "dev");
     ops.push(RootOp::Mkdir(dev.clone()));
-    ops.push(RootOp::Tmpfs {
+    ops.push(RootOp::DevTmpfs {
         target: dev.clone(),
         options: "mode=0755,size=64k".into(),
-        noexec: true,
     });
     for (name, major, minor) in [
         ("null", 1, 3),

@@ -145,6 +145,11 @@ fn dev_has_only_harmless_nodes_and_a_private_devpts() {
         .collect();
     assert_eq!(nodes, vec![(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)]);
     assert!(ops.contains(&RootOp::Devpts("/s/dev/pts".into())));
+    // /dev must honour device nodes, or /dev/null is unusable (EACCES).
+    assert!(ops.contains(&RootOp::DevTmpfs {
+        target: "/s/dev".into(),
+        options: "mode=0755,size=64k".into()
+    }));
 }
 
 #[test]
