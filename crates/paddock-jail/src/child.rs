@@ -147,6 +147,8 @@ pub(crate) struct ChildPlan {
     pub err_fd: RawFd,
     /// With --tty: socket on which the pty master goes to the parent.
     pub tty_sock: Option<RawFd>,
+    /// The workload's stack until it execs (it shares init's memory, see `spawn_vfork`).
+    pub workload_stack: std::cell::RefCell<Vec<u8>>,
 }
 
 fn report(fd: RawFd, stage: Stage, detail: u32, errno: Errno) {
@@ -326,11 +328,14 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
         Stage::ForkWorkload,
         sys::sigmask_all(libc::SIG_SETMASK, true),
     );
-    let workload = match sys::fork() {
-        Ok(sys::Forked::Child) => run_workload(plan, tty_slave),
-        Ok(sys::Forked::Parent(pid)) => pid,
+    // posix_spawn-style: the workload shares init's memory until it execs (no page-table
+    // copy); it only makes raw syscalls, on its own stack, built before the clone.
+    let mut stack = plan.workload_stack.borrow_mut();
+    let workload = match sys::spawn_vfork(&mut stack[..], || run_workload(plan, tty_slave)) {
+        Ok(pid) => pid,
         Err(e) => fail(plan, Stage::ForkWorkload, 0, e),
     };
+    drop(stack);
     sys::close(plan.err_fd);
     if let Some(slave) = tty_slave {
         sys::close(slave);
@@ -377,7 +382,7 @@ fn reap_until(workload: libc::pid_t) -> ! {
     }
 }
 
-fn run_workload(plan: &ChildPlan, tty_slave: Option<RawFd>) -> ! {
+fn run_workload(plan: &ChildPlan, tty_slave: Option<RawFd>) -> core::convert::Infallible {
     sys::reset_signal_dispositions();
     let _ = sys::sigmask_all(libc::SIG_SETMASK, false);
     // Init built the root under umask 0; the command gets the usual 022, so what it creates

@@ -33,6 +33,9 @@ pub const STATE_DIR: &str = "/run/paddock";
 /// Default size of an ephemeral workspace when the policy sets no `disk` limit.
 pub const DEFAULT_EPHEMERAL_WORKSPACE: u64 = 1 << 30;
 
+/// Stack of the workload between its clone and `execve` (raw syscalls only; generous).
+const WORKLOAD_STACK: usize = 256 * 1024;
+
 /// The jail's default `PATH`.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -159,7 +162,10 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         cpu_millis: spec.resources.cpus.map(|c| c.millis()),
     };
     let name = format!("jail-{}-{}", std::process::id(), unique_suffix());
-    let cg = cgroup::create(&hierarchies, &name, &limits)?;
+    // Directories now (the child is cloned straight into the v2 group); the limits are written
+    // and read back after the clone, while the child builds its root, and before it may run
+    // anything (it waits for our byte).
+    let cg = cgroup::create_unlimited(&hierarchies, &name, &limits)?;
     timing.mark("cgroup_created");
     let enforcement = Enforcement {
         landlock: ll.status.clone(),
@@ -188,9 +194,10 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         sync_fd: -1,
         err_fd: -1,
         tty_sock: None,
+        workload_stack: std::cell::RefCell::new(vec![0; WORKLOAD_STACK]),
     };
     let entry = cgroup_entry(&cg)?;
-    let result = start_and_wait(plan, spec, entry, &mut timing);
+    let result = start_and_wait(plan, spec, entry, &cg, &mut timing);
     timing.mark("jail_ended");
     // 6. Whatever happened, nothing of the jail may outlive `run`.
     let killed = cg.kill_all();
@@ -215,6 +222,7 @@ fn start_and_wait(
     mut plan: ChildPlan,
     spec: &JailSpec,
     entry: CgroupEntry,
+    cg: &cgroup::JailCgroup,
     timing: &mut Timing,
 ) -> Result<i32, JailError> {
     let host = |action: &'static str| move |errno: Errno| JailError::Host { action, errno };
@@ -271,7 +279,15 @@ fn start_and_wait(
     drop(sync_r);
     drop(err_w);
     let tty_parent = tty.map(|(p, _child)| p);
-    // Init joins its cgroup itself (see child.rs); this byte only proves we are alive.
+    // The limits, before the byte that lets init go on: nothing of the jail runs unlimited.
+    // (Init joins its v1 groups itself, see child.rs.) EOF instead of the byte stops init.
+    if let Err(e) = cg.apply_limits() {
+        drop(sync_w);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        relay::reap(pid);
+        return Err(e.into());
+    }
+    timing.mark("limits_applied");
     let _ = sys::write_all(sync_w.as_raw_fd(), b"G");
     drop(sync_w);
     let master = match &tty_parent {

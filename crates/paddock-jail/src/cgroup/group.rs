@@ -28,6 +28,8 @@ pub struct JailCgroup {
     name: String,
     enforced: Limits,
     backends: Vec<Box<dyn CgroupBackend>>,
+    /// The limits to write; kept so [`create_unlimited`] callers can apply them later.
+    plan: Plan,
 }
 
 /// Creates the cgroup of jail `name` and applies `limits`, reading every limit back.
@@ -47,6 +49,36 @@ pub(crate) fn create_with_page_size(
     limits: &Limits,
     page_size: u64,
 ) -> Result<JailCgroup, CgroupError> {
+    let cgroup = create_unlimited_with_page_size(setup, name, limits, page_size)?;
+    match cgroup.apply_limits() {
+        Ok(()) => Ok(cgroup),
+        Err(e) => {
+            // Best effort: the error worth reporting is `e`; leftovers are remove_stale's.
+            let _ = cgroup.remove_groups();
+            Err(e)
+        }
+    }
+}
+
+/// Creates the groups of jail `name` (directories and, on v2, enabled controllers) but does
+/// not write `limits` yet: call [`JailCgroup::apply_limits`] before anything runs in them.
+/// This lets a caller clone a child straight into the groups and write the limits while the
+/// child prepares, instead of before the clone. Validates `limits` and the controllers they
+/// need up front, exactly as [`create`] does.
+pub fn create_unlimited(
+    setup: &Hierarchies,
+    name: &str,
+    limits: &Limits,
+) -> Result<JailCgroup, CgroupError> {
+    create_unlimited_with_page_size(setup, name, limits, page_size())
+}
+
+fn create_unlimited_with_page_size(
+    setup: &Hierarchies,
+    name: &str,
+    limits: &Limits,
+    page_size: u64,
+) -> Result<JailCgroup, CgroupError> {
     validate_name(name)?;
     let plan = limits.plan(page_size)?;
     require_controllers(setup, &plan)?;
@@ -54,11 +86,11 @@ pub(crate) fn create_with_page_size(
         name: name.to_owned(),
         enforced: limits.enforced(&plan),
         backends: Vec::new(),
+        plan,
     };
-    match cgroup.build(setup, &plan) {
+    match cgroup.build(setup) {
         Ok(()) => Ok(cgroup),
         Err(e) => {
-            // Best effort: the error worth reporting is `e`; leftovers are remove_stale's.
             let _ = cgroup.remove_groups();
             Err(e)
         }
@@ -103,7 +135,8 @@ fn page_size() -> u64 {
 }
 
 impl JailCgroup {
-    fn build(&mut self, setup: &Hierarchies, plan: &Plan) -> Result<(), CgroupError> {
+    fn build(&mut self, setup: &Hierarchies) -> Result<(), CgroupError> {
+        let plan = &self.plan;
         let has_v2 = setup.v2_root().is_some();
         let v1_mounts: Vec<_> = setup
             .v1_mounts()
@@ -129,7 +162,14 @@ impl JailCgroup {
             let group = V2Group::create(root, &controllers, &self.name)?;
             self.backends.push(Box::new(group));
         }
-        self.backends.iter().try_for_each(|b| b.apply(plan))
+        Ok(())
+    }
+
+    /// Writes the limits given at creation and reads each back; a value the kernel does not
+    /// hold exactly is an error. [`create`] has already done this; after
+    /// [`create_unlimited`] it must be called before anything runs in the groups.
+    pub fn apply_limits(&self) -> Result<(), CgroupError> {
+        self.backends.iter().try_for_each(|b| b.apply(&self.plan))
     }
 
     /// The jail name the groups are called by.

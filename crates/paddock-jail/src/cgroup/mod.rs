@@ -79,7 +79,7 @@ use std::time::Duration;
 
 pub use detect::{detect, detect_with, CgroupSetup, Controller, Hierarchies, Hierarchy};
 pub use error::CgroupError;
-pub use group::{create, JailCgroup};
+pub use group::{create, create_unlimited, JailCgroup};
 pub use limits::{Limits, Usage, CFS_PERIOD_US};
 pub use stale::{remove_stale, StaleReport};
 

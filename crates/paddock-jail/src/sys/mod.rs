@@ -1,7 +1,7 @@
 //! Raw syscall wrappers: the only place in this crate where `unsafe` lives.
 //!
 //! Two kinds of function live here:
-//! - pre-fork helpers (`fork`, `landlock_abi`, `loopback_up`), called from normal code;
+//! - pre-fork helpers (`clone_fork`, `clone3_into_cgroup`, `landlock_abi`), called from normal code;
 //! - post-fork steps, called by the jail's init and workload between `fork` and `execve`.
 //!   These are async-signal-safe: each is one or a few syscalls on data that was built
 //!   before the fork. They never allocate, lock, or touch Rust's stdio.
@@ -15,28 +15,12 @@ use std::os::fd::RawFd;
 use libc::{c_char, c_int, c_ulong};
 use nix::errno::Errno;
 
-/// Outcome of [`fork`].
+/// Outcome of [`clone_fork`] and [`clone3_into_cgroup`].
 pub enum Forked {
     /// In the parent, with the child's pid (as seen from the parent's pid namespace).
     Parent(libc::pid_t),
     /// In the child.
     Child,
-}
-
-/// `fork(2)`.
-///
-/// The caller must be single-threaded and the child must only call the async-signal-safe
-/// functions of this module until it execs or exits.
-pub fn fork() -> Result<Forked, Errno> {
-    // SAFETY: fork has no memory-safety preconditions of its own; the hazards (locks held by
-    // other threads) do not exist because `Jail::run` requires a single-threaded caller, and the
-    // child restricts itself to the raw syscalls in this module.
-    let pid = unsafe { libc::fork() };
-    match pid {
-        -1 => Err(Errno::last()),
-        0 => Ok(Forked::Child),
-        pid => Ok(Forked::Parent(pid)),
-    }
 }
 
 fn opt_ptr(s: Option<&CStr>) -> *const c_char {
@@ -410,13 +394,13 @@ pub fn geteuid() -> u32 {
 
 /// `clone(flags | SIGCHLD)` with no new stack: fork semantics, into new namespaces.
 ///
-/// Same contract as [`fork`]: single-threaded caller, and the child only calls the
-/// async-signal-safe functions of this module.
+/// The caller must be single-threaded (no locks can be held by other threads), and the
+/// child only calls the async-signal-safe functions of this module.
 pub fn clone_fork(ns_flags: c_int) -> Result<Forked, Errno> {
     let flags = (ns_flags | libc::SIGCHLD) as c_ulong;
     // SAFETY: with a null stack pointer, clone behaves like fork (the child continues on a
     // copy-on-write copy of the caller's stack); the other pointer arguments are null because
-    // no CLONE_*TID/SETTLS flag is passed. Thread-safety as for `fork`.
+    // no CLONE_*TID/SETTLS flag is passed. The caller is single-threaded.
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -638,7 +622,7 @@ pub fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
 
 /// `clone3` with fork semantics into new namespaces, born directly in the cgroup v2 group
 /// open at `cgroup_fd` (`CLONE_INTO_CGROUP`): no migration, so no wait on the kernel's
-/// global threadgroup lock. Same contract as [`fork`].
+/// global threadgroup lock. Same contract as [`clone_fork`].
 pub fn clone3_into_cgroup(ns_flags: c_int, cgroup_fd: RawFd) -> Result<Forked, Errno> {
     #[repr(C)]
     struct CloneArgs {
@@ -669,7 +653,7 @@ pub fn clone3_into_cgroup(ns_flags: c_int, cgroup_fd: RawFd) -> Result<Forked, E
         cgroup: cgroup_fd as u64,
     };
     // SAFETY: `args` has the kernel's clone_args v2 layout and size; with stack 0 the child
-    // continues on a copy-on-write copy of our stack, like fork. Thread-safety as for `fork`.
+    // continues on a copy-on-write copy of our stack, like fork. The caller is single-threaded.
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone3,
@@ -682,4 +666,46 @@ pub fn clone3_into_cgroup(ns_flags: c_int, cgroup_fd: RawFd) -> Result<Forked, E
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent(pid as libc::pid_t)),
     }
+}
+
+/// Runs `f` in a child created with `clone(CLONE_VM | CLONE_VFORK)` on `stack`, like
+/// `posix_spawn`: no page tables are copied, and the caller is suspended until the child
+/// calls `execve` or exits. Returns the child's pid.
+///
+/// `f` must never return normally (it execs or `_exit`s) and, because it shares the
+/// caller's memory, must only make the raw syscalls of this module and write to its own
+/// stack. Post-fork safe: the caller may itself be a post-fork child.
+pub fn spawn_vfork<F: FnOnce() -> core::convert::Infallible>(
+    stack: &mut [u8],
+    f: F,
+) -> Result<libc::pid_t, Errno> {
+    // `f` never returns, so the code after its call is unreachable by design.
+    #[allow(unreachable_code)]
+    extern "C" fn trampoline<F: FnOnce() -> core::convert::Infallible>(
+        arg: *mut libc::c_void,
+    ) -> c_int {
+        // SAFETY: `arg` is the `&mut Option<F>` passed below; the parent is suspended
+        // (CLONE_VFORK) so nothing else touches it while the child runs.
+        let slot = unsafe { &mut *arg.cast::<Option<F>>() };
+        if let Some(f) = slot.take() {
+            let _never = f();
+        }
+        127
+    }
+    let mut slot = Some(f);
+    // The stack grows down on every architecture we support: pass its 16-byte aligned top.
+    let top = stack.as_mut_ptr_range().end as usize & !15;
+    // SAFETY: `top` points just past writable memory owned by `stack`, which outlives the
+    // child's use of it (the caller is suspended until the child execs or exits). The
+    // trampoline's argument is a valid pointer to `slot` for the same reason. No CLONE_SETTLS,
+    // so the child shares our thread pointer; it only makes raw syscalls before exec.
+    let pid = unsafe {
+        libc::clone(
+            trampoline::<F>,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&mut slot as *mut Option<F>).cast(),
+        )
+    };
+    Errno::result(pid)
 }
