@@ -27,7 +27,8 @@ pub struct JailArgs {
     /// Policy file (YAML); the built-in default policy applies to what it leaves out.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Run as this account (its uid, gid and groups).
+    /// Run as this account (its uid, gid and groups). Default: the account named by
+    /// PADDOCK_JAIL_USER, else `nobody`.
     #[arg(long, value_name = "NAME", conflicts_with = "uid")]
     pub user: Option<String>,
     /// Run as this uid (the account's gid and groups when it has one, else gid = uid).

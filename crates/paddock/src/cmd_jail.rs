@@ -46,11 +46,16 @@ fn spec(args: &JailArgs) -> Result<JailSpec> {
     })
 }
 
+/// `--user`, then `--uid`, then the account named by `PADDOCK_JAIL_USER`, then `nobody`.
 fn identity(args: &JailArgs) -> Result<Identity> {
     Ok(match (&args.user, args.uid) {
         (Some(name), _) => Identity::from_user_name(name)?,
         (None, Some(uid)) => Identity::from_uid(uid)?,
-        (None, None) => Identity::nobody()?,
+        (None, None) => match std::env::var("PADDOCK_JAIL_USER") {
+            Ok(name) if !name.is_empty() => Identity::from_user_name(&name)
+                .with_context(|| format!("PADDOCK_JAIL_USER={name:?}"))?,
+            _ => Identity::nobody()?,
+        },
     })
 }
 

@@ -307,3 +307,32 @@ fn dev_null_and_friends_are_usable_in_the_jail() {
         run.stderr
     );
 }
+
+#[test]
+fn default_identity_comes_from_paddock_jail_user() {
+    if !require_root("default_identity_comes_from_paddock_jail_user") {
+        return;
+    }
+    // `daemon` (uid 1) exists on every Debian system.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .env("PADDOCK_JAIL_USER", "daemon")
+        .args(["jail", "--", "id", "-un"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "daemon",
+        "{out:?}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .env("PADDOCK_JAIL_USER", "no-such-user-xyz")
+        .args(["jail", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("PADDOCK_JAIL_USER") && err.contains("unknown user"),
+        "{err}"
+    );
+}
