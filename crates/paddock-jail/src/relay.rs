@@ -102,14 +102,21 @@ pub(crate) fn supervise(
         copy_winsize(stdin.as_fd(), m.as_fd());
     }
     let mut stdin_open = master.is_some();
+    // Once every slave is closed the master reports POLLHUP forever: stop polling it then,
+    // or a workload that closed its terminal but keeps running would make us spin.
+    let mut master_open = master.is_some();
     let mut buf = [0u8; 16 * 1024];
     loop {
         let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        if let Some(m) = &master {
+        let mut master_slot = None;
+        let mut stdin_slot = None;
+        if let Some(m) = master.as_ref().filter(|_| master_open) {
+            master_slot = Some(fds.len());
             fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
-            if stdin_open {
-                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
-            }
+        }
+        if master.is_some() && stdin_open {
+            stdin_slot = Some(fds.len());
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
         }
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(Errno::EINTR) => {}
@@ -120,18 +127,19 @@ pub(crate) fn supervise(
             .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
             .collect();
         drop(fds);
-        if ready.get(1).copied().unwrap_or(false) {
+        if master_slot.is_some_and(|i| ready[i]) {
             if let Some(m) = &master {
                 match nix::unistd::read(m, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = crate::sys::write_all(stdout.as_raw_fd(), &buf[..n]);
                     }
-                    // EIO: every slave closed; the jail is ending. Keep waiting for SIGCHLD.
-                    _ => {}
+                    Err(Errno::EINTR | Errno::EAGAIN) => {}
+                    // EOF or EIO: every slave is closed. Keep waiting for SIGCHLD only.
+                    _ => master_open = false,
                 }
             }
         }
-        if ready.get(2).copied().unwrap_or(false) {
+        if stdin_slot.is_some_and(|i| ready[i]) {
             if let Some(m) = &master {
                 match nix::unistd::read(&stdin, &mut buf) {
                     Ok(n) if n > 0 => {

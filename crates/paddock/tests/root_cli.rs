@@ -336,3 +336,60 @@ fn default_identity_comes_from_paddock_jail_user() {
         "{err}"
     );
 }
+
+/// Regression: once every pty slave was closed, the parent polled a master that reports
+/// POLLHUP forever and spun at 100 % CPU until the jail ended.
+#[test]
+fn tty_relay_does_not_spin_after_the_workload_closes_its_terminal() {
+    if !require_root("tty_relay_does_not_spin_after_the_workload_closes_its_terminal") {
+        return;
+    }
+    let marker = format!("spin-check-{}", std::process::id());
+    let inner = format!(
+        "{} jail --tty --hostname {marker} -- sh -c 'exec >/dev/null 2>&1 </dev/null; sleep 2'",
+        paddock_bin()
+    );
+    let mut script = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // Every paddock process of this jail (the parent, and init, which shares its argv).
+    let cpu = paddock_cpu_with_marker(&marker);
+    let status = script.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(cpu.1 >= 1, "found no paddock process carrying {marker}");
+    assert!(
+        cpu.0 < Duration::from_millis(300),
+        "paddock used {:?} of CPU in 1.5 s",
+        cpu.0
+    );
+}
+
+/// Summed user+system CPU of processes whose argv contains `marker`, and how many there were.
+fn paddock_cpu_with_marker(marker: &str) -> (Duration, usize) {
+    let mut total = 0u64;
+    let mut found = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let path = entry.path();
+        let Ok(cmdline) = std::fs::read(path.join("cmdline")) else {
+            continue;
+        };
+        let argv = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if !argv.contains(marker) || !argv.contains("jail") || argv.starts_with("script") {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+            .split_whitespace()
+            .collect();
+        // After the comm field, index 0 is field 3 (state); utime is field 14, stime 15.
+        total += fields[14 - 3].parse::<u64>().unwrap() + fields[15 - 3].parse::<u64>().unwrap();
+        found += 1;
+    }
+    (Duration::from_millis(total * 10), found)
+}
