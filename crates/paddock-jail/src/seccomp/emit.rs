@@ -9,7 +9,8 @@
 //! seccompiler still compiles the same table in tests, and `emit_tests.rs` interprets both
 //! programs to prove they decide alike for every syscall number and argument class.
 //!
-//! Layout: arch check (foreign arch → kill) · load nr · `clone3` → ENOSYS · one block per
+//! Layout: arch check (foreign arch → kill) · load nr · `clone3` → ENOSYS · numbers above
+//! [`LAST_REVIEWED_NR`] → ENOSYS · one block per
 //! argument-filtered syscall · range tree → allow · everything else → deny.
 //! Argument checks read only the low 32 bits: every filtered argument is a C `int` /
 //! `unsigned int` (or, for `clone`, flags whose namespace bits are all in the low word).
@@ -31,6 +32,13 @@ const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K
 const RET_ALLOW: u32 = 0x7fff_0000;
 const RET_KILL_PROCESS: u32 = 0x8000_0000;
 const RET_ERRNO: u32 = 0x0005_0000;
+
+/// The highest syscall number the profiles were reviewed against (Linux 6.18: `file_setattr`,
+/// 469, in the unified table every architecture shares above 424). Anything above gets
+/// `ENOSYS`, as runc does: a newer libc probing a call the profile has never seen falls back
+/// (most only fall back on ENOSYS) instead of failing with EPERM. Raise it when a profile
+/// is reviewed against a newer kernel.
+pub(crate) const LAST_REVIEWED_NR: u32 = 469;
 
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
@@ -84,6 +92,9 @@ pub(crate) fn emit(rules: &[Rule], deny_errno: u32) -> Result<Vec<sock_filter>, 
     ];
     // clone3 keeps its flags in memory seccomp cannot read; ENOSYS makes libc fall back to clone.
     prog.push(jump(BPF_JEQ_K, nr32(libc::SYS_clone3, "clone3")?, 0, 1)?);
+    prog.push(stmt(BPF_RET_K, RET_ERRNO | libc::ENOSYS as u32));
+    // Syscalls newer than the review: "not implemented" (x32 numbers land here too: refused).
+    prog.push(jump(BPF_JGT_K, LAST_REVIEWED_NR, 0, 1)?);
     prog.push(stmt(BPF_RET_K, RET_ERRNO | libc::ENOSYS as u32));
     let mut plain: Vec<u32> = Vec::new();
     for rule in rules {

@@ -129,8 +129,8 @@ fn decides_like_seccompiler_for_every_syscall_and_argument_class() {
     for nr in (0..600u32).chain((0..600).map(|n| n | 0x4000_0000)) {
         for args in arg_classes() {
             let got = run(&a, nr, AUDIT_ARCH, args);
-            if nr == clone3 {
-                assert_eq!(got, RET_ERRNO | libc::ENOSYS as u32);
+            if nr == clone3 || nr > LAST_REVIEWED_NR {
+                assert_eq!(got, RET_ERRNO | libc::ENOSYS as u32, "nr {nr}");
                 continue;
             }
             assert_eq!(got, run(&b, nr, AUDIT_ARCH, args), "nr {nr} args {args:x?}");
@@ -181,4 +181,16 @@ fn an_empty_table_denies_everything_but_still_checks_arch() {
         run(&prog, libc::SYS_read as u32, AUDIT_ARCH, [0; 6]),
         RET_ERRNO | DENY
     );
+}
+
+#[test]
+fn syscalls_newer_than_the_review_are_not_implemented_rather_than_forbidden() {
+    let prog = ours();
+    assert_eq!(
+        run(&prog, LAST_REVIEWED_NR + 1, AUDIT_ARCH, [0; 6]),
+        RET_ERRNO | libc::ENOSYS as u32
+    );
+    // Known but refused calls keep the deny errno.
+    let bpf = libc::SYS_bpf as u32;
+    assert_eq!(run(&prog, bpf, AUDIT_ARCH, [0; 6]), RET_ERRNO | DENY);
 }
