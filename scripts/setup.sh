@@ -12,11 +12,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # build-essential/pkg-config: crates with C parts; python3, util-linux (script, setpriv),
-# procps: the escape suite; nftables: networked jails; bubblewrap, firejail, hyperfine: bench/.
+# procps, tmux: the escape suite and CLI tests; nftables: networked jails; bubblewrap, firejail, hyperfine: bench/.
 apt-get install -y -qq --no-install-recommends \
   build-essential pkg-config ca-certificates curl git \
   python3 util-linux procps iproute2 nftables \
-  bubblewrap firejail hyperfine strace >/dev/null
+  bubblewrap firejail hyperfine strace tmux >/dev/null
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then

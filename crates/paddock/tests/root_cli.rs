@@ -393,3 +393,65 @@ fn paddock_cpu_with_marker(marker: &str) -> (Duration, usize) {
     }
     (Duration::from_millis(total * 10), found)
 }
+
+/// An interactive shell under `--tty`: keystrokes in, output and the window size out,
+/// driven through a private tmux server like a person at a terminal.
+#[test]
+fn tty_runs_an_interactive_shell() {
+    if !require_root("tty_runs_an_interactive_shell") {
+        return;
+    }
+    let sock = format!("paddock-test-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &sock])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let cmd = format!("{} jail --tty -- sh", paddock_bin());
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "20",
+        &cmd,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let pane = |want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = tmux(&["capture-pane", "-t", "t", "-p"]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text.contains(want) || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // The shell's prompt appears, then it computes what we typed and knows the window size.
+    assert!(pane("$").contains('$'));
+    tmux(&[
+        "send-keys",
+        "-t",
+        "t",
+        "echo answer-$((40+2)); stty size; tty",
+        "Enter",
+    ]);
+    let text = pane("/dev/pts/");
+    assert!(text.contains("answer-42"), "{text}");
+    assert!(text.contains("20 100"), "{text}");
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    tmux(&["send-keys", "-t", "t", "exit", "Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tmux(&["has-session", "-t", "t"]).status.success() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still = tmux(&["has-session", "-t", "t"]).status.success();
+    tmux(&["kill-server"]);
+    assert!(!still, "the shell did not exit");
+}
