@@ -1,2 +1,66 @@
-//! Egress, the unprivileged side (stub: being built for the network issue).
+//! Egress, the unprivileged side of a jail's network: for now, the DNS filter.
+//!
+//! # Why this crate exists
+//!
+//! Every jail's resolver is Paddock's DNS filter. A jail that may resolve any name can
+//! exfiltrate data through DNS alone (`<secret>.attacker.example` reaches the attacker's
+//! authoritative server through any recursive resolver), even when nftables blocks every other
+//! destination. The filter closes that channel: it answers only the names the jail's policy
+//! allows, resolves those through the configured upstream resolver, and answers every other name
+//! NXDOMAIN itself.
+//!
+//! # What it owns
+//!
+//! - [`FilterTable`]: client source address (each jail has its own) → [`ClientPolicy`]
+//!   (jail label and allowed [`HostPattern`](paddock_policy::HostPattern)s), swapped atomically
+//!   at run time; a change applies to the very next query.
+//! - [`decide`]: the pure decision for one question ([`Decision`], [`DenyReason`]).
+//! - [`DnsFilter`]: a hickory-server `RequestHandler` on caller-bound UDP and TCP sockets, with
+//!   a per-client token bucket ([`RateLimit`]) and an [`AuditSink`] that receives one
+//!   [`AuditEvent`] per decision.
+//!
+//! # What it must never do
+//!
+//! - **Never send a denied name upstream.** Nothing from the client's packet but the question
+//!   triple (name, type, class) is forwarded, under a fresh random ID; the forwarded name is the
+//!   one the policy was checked against (the client's spelling when it differs only in ASCII
+//!   case, its normalised A-label form otherwise). EDNS options, additional records and every
+//!   other section of the client's message stay here.
+//! - **Never run as root.** The filter parses traffic from jails, which is untrusted input
+//!   (DESIGN.md, "Process model"). It binds nothing itself: the caller hands it sockets (the
+//!   jails' port 53 is redirected to its unprivileged port by nftables), and [`DnsFilter::new`]
+//!   refuses effective uid 0 unless [`FilterConfig::dangerously_allow_root`] is set (test
+//!   harnesses that CI runs as root).
+//! - **Never record more than the decision.** An audit event names the client, jail, query name,
+//!   type and decision; never the packet.
+//!
+//! # Limitations
+//!
+//! - A `*.suffix` pattern allows every name below the suffix, so the suffix's authoritative
+//!   server sees whatever a jail encodes in those labels: wildcards should name domains the
+//!   organisation controls (policy validation refuses public suffixes).
+//! - A query already being answered when the table changes finishes under the policy it read.
+//! - [`JsonLinesSink`] writes synchronously from the answering task; the daemon will send
+//!   events to its database instead.
+//! - hickory-server itself logs every request (name included) through `tracing` at `info` under
+//!   the `hickory_server` target: the binary's subscriber should keep that target at `warn`.
+//! - The rate limit counts queries, not TCP connections; hickory-server closes a TCP connection
+//!   idle for [`FilterConfig::tcp_idle_timeout`] but does not cap how many a client opens.
 #![deny(missing_docs)]
+
+mod audit;
+mod decision;
+mod error;
+mod name;
+mod ratelimit;
+mod server;
+mod table;
+mod upstream;
+
+pub use audit::{AuditDecision, AuditEvent, AuditSink, JsonLinesSink, Transport};
+pub use decision::{decide, Decision, DenyReason, RefuseReason};
+pub use error::EgressError;
+pub use name::{normalize_name, InvalidName};
+pub use ratelimit::RateLimit;
+pub use server::{DnsFilter, FilterConfig, FilterServer};
+pub use table::{ClientPolicy, FilterTable};
