@@ -16,7 +16,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential pkg-config ca-certificates curl git \
   python3 util-linux procps iproute2 nftables \
-  bubblewrap firejail hyperfine strace tmux >/dev/null
+  bubblewrap firejail hyperfine strace tmux busybox-static >/dev/null
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then

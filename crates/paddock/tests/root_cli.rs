@@ -455,3 +455,56 @@ fn tty_runs_an_interactive_shell() {
     tmux(&["kill-server"]);
     assert!(!still, "the shell did not exit");
 }
+
+/// `filesystem.root: <dir>` builds the jail from that directory instead of the host's system
+/// directories, with the same guarantees: its `/etc/shadow` is absent, its files read-only.
+#[test]
+fn rootfs_directory_policy_runs_from_that_root() {
+    if !require_root("rootfs_directory_policy_runs_from_that_root") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    for d in ["bin", "etc"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    // Debian's busybox-static: one static binary is a whole userland.
+    std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("busybox-static installed");
+    std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "nobody:x:65534:65534:nobody:/:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("etc/shadow"), "root:SECRET-HASH:1::::::\n").unwrap();
+    std::fs::write(root.join("etc/marker"), "from-the-rootfs\n").unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!("filesystem:\n  root: {}\n", root.display()),
+    )
+    .unwrap();
+    let out = Command::new(paddock_bin())
+        .args(["jail", "--policy"])
+        .arg(&policy)
+        .args([
+            "--",
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "cat /etc/marker; ls /usr 2>&1 | head -1; cat /etc/shadow 2>&1; touch /bin/x 2>&1; busybox id -u",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("from-the-rootfs"), "{out:?}");
+    // The host's /usr is not there: only the rootfs's entries are.
+    assert!(stdout.contains("No such file or directory"), "{stdout}");
+    assert!(
+        stdout.contains("can't open '/etc/shadow': No such file or directory"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("SECRET-HASH"), "{stdout}");
+    assert!(stdout.contains("Read-only file system"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("65534"), "{stdout}");
+}
