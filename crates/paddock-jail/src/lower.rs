@@ -43,6 +43,37 @@ pub(crate) enum RawOp {
     },
 }
 
+impl RawOp {
+    /// What this step does, in words, for the error when it fails inside the jail.
+    pub(crate) fn describe(&self) -> String {
+        let show = |c: &CString| c.to_string_lossy().into_owned();
+        match self {
+            RawOp::Mount {
+                src,
+                target,
+                fstype,
+                ..
+            } => match (fstype, src) {
+                (Some(fs), _) => format!("mount {} on {}", show(fs), show(target)),
+                (None, Some(src)) => format!("bind {} on {}", show(src), show(target)),
+                (None, None) => format!("remount {}", show(target)),
+            },
+            RawOp::SetAttr { target, .. } => {
+                format!(
+                    "set read-only/nosuid/nodev on the mounts under {}",
+                    show(target)
+                )
+            }
+            RawOp::Mkdir { path, .. } => format!("create directory {}", show(path)),
+            RawOp::Touch { path } => format!("create mountpoint file {}", show(path)),
+            RawOp::Symlink { target, link } => {
+                format!("create symlink {} -> {}", show(link), show(target))
+            }
+            RawOp::CharDev { path, .. } => format!("create device node {}", show(path)),
+        }
+    }
+}
+
 pub(crate) fn cstr(p: &Path) -> Result<CString, JailError> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| JailError::NulInPath {
         path: p.to_path_buf(),
@@ -250,4 +281,34 @@ pub(crate) fn lower_proc() -> Result<Vec<RawOp>, JailError> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_describe_themselves_for_errors() {
+        let ops = lower_root(&[
+            RootOp::Overlay {
+                layers: vec!["/x/wh0".into(), "/etc".into()],
+                target: "/s/etc".into(),
+            },
+            RootOp::Bind {
+                src: "/usr".into(),
+                target: "/s/usr".into(),
+                writable: false,
+            },
+        ])
+        .unwrap();
+        let words: Vec<String> = ops.iter().map(RawOp::describe).collect();
+        assert_eq!(
+            words,
+            vec![
+                "mount overlay on /s/etc",
+                "bind /usr on /s/usr",
+                "set read-only/nosuid/nodev on the mounts under /s/usr",
+            ]
+        );
+    }
 }

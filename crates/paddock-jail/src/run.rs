@@ -86,6 +86,12 @@ pub struct JailOutcome {
 
 const NAMESPACES: &[&str] = &["mount", "pid", "ipc", "uts", "net", "cgroup"];
 
+/// The root and /proc steps in words, so an error from inside the jail can say which failed.
+struct StepWords {
+    root: Vec<String>,
+    proc: Vec<String>,
+}
+
 /// Wall-clock marks of one start, printed to stderr as one JSON line when `PADDOCK_TIMING`
 /// is set (see `bench/`). Costs nothing otherwise.
 struct Timing {
@@ -150,6 +156,10 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
     })?;
     let root_ops = lower::lower_root(&ops)?;
     let proc_ops = lower::lower_proc()?;
+    let steps = StepWords {
+        root: root_ops.iter().map(lower::RawOp::describe).collect(),
+        proc: proc_ops.iter().map(lower::RawOp::describe).collect(),
+    };
     // 4. The command, resolved against the jail's PATH by init (candidates built here).
     let (exec_candidates, argv, envp) = exec_plan(spec)?;
     prepare_host_state_dirs(&stage, &scratch)?;
@@ -197,7 +207,7 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         workload_stack: std::cell::RefCell::new(vec![0; WORKLOAD_STACK]),
     };
     let entry = cgroup_entry(&cg)?;
-    let result = start_and_wait(plan, spec, entry, &cg, &mut timing);
+    let result = start_and_wait(plan, spec, entry, &cg, &steps, &mut timing);
     timing.mark("jail_ended");
     // 6. Whatever happened, nothing of the jail may outlive `run`.
     let killed = cg.kill_all();
@@ -223,6 +233,7 @@ fn start_and_wait(
     spec: &JailSpec,
     entry: CgroupEntry,
     cg: &cgroup::JailCgroup,
+    steps: &StepWords,
     timing: &mut Timing,
 ) -> Result<i32, JailError> {
     let host = |action: &'static str| move |errno: Errno| JailError::Host { action, errno };
@@ -297,7 +308,7 @@ fn start_and_wait(
         None => None,
     };
     drop(tty_parent);
-    if let Some(err) = read_setup_error(&err_r, spec) {
+    if let Some(err) = read_setup_error(&err_r, spec, steps) {
         relay::reap(pid);
         return Err(err);
     }
@@ -311,7 +322,7 @@ fn start_and_wait(
 }
 
 /// Reads the child's `(stage, detail, errno)` record, if any; EOF means the command started.
-fn read_setup_error(err_r: &OwnedFd, spec: &JailSpec) -> Option<JailError> {
+fn read_setup_error(err_r: &OwnedFd, spec: &JailSpec, steps: &StepWords) -> Option<JailError> {
     let mut rec = [0u8; 12];
     let mut got = 0;
     while got < rec.len() {
@@ -337,11 +348,22 @@ fn read_setup_error(err_r: &OwnedFd, spec: &JailSpec) -> Option<JailError> {
     Some(match stage {
         Stage::Exec if errno == Errno::ENOENT => JailError::CommandNotFound { command },
         Stage::Exec => JailError::CommandNotExecutable { command, errno },
-        Stage::BuildRoot | Stage::MountProc => JailError::Setup {
-            stage,
-            detail: format!(" (step {detail})"),
-            errno,
-        },
+        Stage::BuildRoot | Stage::MountProc => {
+            let words = if stage == Stage::BuildRoot {
+                &steps.root
+            } else {
+                &steps.proc
+            };
+            let what = usize::try_from(detail)
+                .ok()
+                .and_then(|i| words.get(i))
+                .map_or_else(|| format!("step {detail}"), Clone::clone);
+            JailError::Setup {
+                stage,
+                detail: format!(" ({what})"),
+                errno,
+            }
+        }
         _ => JailError::Setup {
             stage,
             detail: String::new(),

@@ -508,3 +508,27 @@ fn rootfs_directory_policy_runs_from_that_root() {
     assert!(stdout.contains("Read-only file system"), "{stdout}");
     assert!(stdout.trim_end().ends_with("65534"), "{stdout}");
 }
+
+/// The command starts with every signal at its default: Rust's runtime ignores SIGPIPE in
+/// paddock itself, and an ignored disposition would survive `execve` (`yes | head` would
+/// then spin on EPIPE instead of dying).
+#[test]
+fn the_command_starts_with_no_signal_ignored_or_blocked() {
+    if !require_root("the_command_starts_with_no_signal_ignored_or_blocked") {
+        return;
+    }
+    let out = Command::new(paddock_bin())
+        .args([
+            "jail",
+            "--",
+            "grep",
+            "-E",
+            "^Sig(Ign|Blk):",
+            "/proc/self/status",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("SigIgn:\t0000000000000000"), "{stdout}");
+    assert!(stdout.contains("SigBlk:\t0000000000000000"), "{stdout}");
+}

@@ -587,15 +587,18 @@ pub fn recv_fd(sock: RawFd) -> Result<Option<std::os::fd::OwnedFd>, Errno> {
 }
 
 /// Resets every signal's disposition to the default (Rust's runtime ignores SIGPIPE, and an
-/// ignored disposition would survive `execve`). Post-fork safe.
+/// ignored disposition would survive `execve`). Uses `sigaction`, which POSIX lists as
+/// async-signal-safe (`signal` is not). Post-fork safe.
 pub fn reset_signal_dispositions() {
+    // SAFETY: a zeroed sigaction is a valid value: handler SIG_DFL (0), empty mask, no flags.
+    let dfl: libc::sigaction = unsafe { std::mem::zeroed() };
     for sig in 1..libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: SIG_DFL is a valid disposition for every catchable signal; errors (invalid
-        // numbers) are ignored.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        // SAFETY: `dfl` is a valid sigaction; a null old-action pointer is allowed; errors
+        // (numbers the kernel or libc reserve) are ignored.
+        unsafe { libc::sigaction(sig, &dfl, std::ptr::null_mut()) };
     }
 }
 
