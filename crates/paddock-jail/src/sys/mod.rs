@@ -586,19 +586,40 @@ pub fn recv_fd(sock: RawFd) -> Result<Option<std::os::fd::OwnedFd>, Errno> {
     }
 }
 
-/// Resets every signal's disposition to the default (Rust's runtime ignores SIGPIPE, and an
-/// ignored disposition would survive `execve`). Uses `sigaction`, which POSIX lists as
-/// async-signal-safe (`signal` is not). Post-fork safe.
+/// Resets every signal's disposition to the default: Rust's runtime ignores SIGPIPE, and
+/// whoever started us may ignore others; an ignored disposition survives `execve`. Uses the
+/// raw `rt_sigaction` syscall (async-signal-safe), because glibc's wrapper refuses the two
+/// signals it reserves (32 and 33) and would leave them ignored. Post-fork safe.
 pub fn reset_signal_dispositions() {
-    // SAFETY: a zeroed sigaction is a valid value: handler SIG_DFL (0), empty mask, no flags.
-    let dfl: libc::sigaction = unsafe { std::mem::zeroed() };
-    for sig in 1..libc::SIGRTMAX() {
+    // The kernel's `struct sigaction` (x86_64 and aarch64): handler, flags, restorer, mask.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: `dfl` is a valid sigaction; a null old-action pointer is allowed; errors
-        // (numbers the kernel or libc reserve) are ignored.
-        unsafe { libc::sigaction(sig, &dfl, std::ptr::null_mut()) };
+        // SAFETY: `dfl` has the kernel's layout and the 8-byte mask size we pass; a null
+        // old-action pointer is allowed; errors are ignored.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            )
+        };
     }
 }
 
