@@ -130,7 +130,6 @@ pub(crate) struct ChildPlan {
     pub landlock_fd: Option<RawFd>,
     pub landlock_rules: Vec<(CString, u64)>,
     pub rlimits: Vec<(c_int, u64)>,
-    pub last_cap: u32,
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
@@ -288,11 +287,7 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
     for (res, value) in &plan.rlimits {
         check(plan, Stage::Rlimits, sys::set_rlimit(*res, *value));
     }
-    check(
-        plan,
-        Stage::DropBounding,
-        sys::drop_bounding_and_ambient(plan.last_cap),
-    );
+    check(plan, Stage::DropBounding, sys::drop_bounding_and_ambient());
     check(
         plan,
         Stage::Identity,

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::{Gid, Uid, User};
 
 use crate::files;
 
@@ -107,14 +107,6 @@ fn supplementary_groups(user: &User) -> Vec<u32> {
         Ok(gs) => gs.into_iter().map(Gid::as_raw).collect(),
         Err(_) => vec![user.gid.as_raw()],
     }
-}
-
-/// The name of group `gid`, for messages.
-pub fn group_name(gid: u32) -> Option<String> {
-    Group::from_gid(Gid::from_raw(gid))
-        .ok()
-        .flatten()
-        .map(|g| g.name)
 }
 
 #[cfg(test)]

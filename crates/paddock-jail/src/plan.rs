@@ -378,38 +378,34 @@ fn is_reserved(p: &AbsPath) -> bool {
 }
 
 /// Mountpoints for an extra bind: create the missing parents on the staging tmpfs, unless the
-/// path lies under a bind already planned (then the host path already has it).
+/// path lies under a planned bind or symlink (then it resolves into a host directory, where the
+/// path already exists because the bind source does).
 fn push_mkdirs(ops: &mut Vec<RootOp>, input: &PlanInput<'_>, p: &AbsPath, is_dir: bool) {
-    let mut cur = PathBuf::from("/");
     let comps: Vec<&str> = p.as_str().trim_start_matches('/').split('/').collect();
+    let mut staged = input.stage.to_path_buf();
     for (i, c) in comps.iter().enumerate() {
-        cur.push(c);
-        let staged = input.stage.join(cur.strip_prefix("/").unwrap_or(&cur));
-        let planned = ops.iter().any(|op| match op {
-            RootOp::Mkdir(d) | RootOp::Touch(d) => d == &staged,
+        staged.push(c);
+        let covered = ops.iter().any(|op| match op {
             RootOp::Bind { target, .. } | RootOp::Overlay { target, .. } => {
                 staged.starts_with(target) && &staged != target
             }
             RootOp::Symlink { link, .. } => staged.starts_with(link),
             _ => false,
         });
-        let under_mount = ops.iter().any(|op| match op {
-            RootOp::Bind { target, .. } | RootOp::Overlay { target, .. } => {
-                staged.starts_with(target) && &staged != target
-            }
-            _ => false,
-        });
-        if under_mount {
+        if covered {
             return;
         }
-        if planned {
+        if ops
+            .iter()
+            .any(|op| matches!(op, RootOp::Mkdir(d) | RootOp::Touch(d) if d == &staged))
+        {
             continue;
         }
         let last = i + 1 == comps.len();
         ops.push(if last && !is_dir {
-            RootOp::Touch(staged)
+            RootOp::Touch(staged.clone())
         } else {
-            RootOp::Mkdir(staged)
+            RootOp::Mkdir(staged.clone())
         });
     }
 }

@@ -295,3 +295,21 @@ fn a_root_without_etc_is_refused() {
         })
     ));
 }
+
+#[test]
+fn extra_bind_under_a_symlinked_top_dir_needs_no_mountpoint() {
+    // /lib -> usr/lib: /lib/tools already exists inside the read-only /usr bind.
+    let mut f = fs();
+    f.read_only = vec![abs("/lib/tools")];
+    let mut host = debian_host();
+    host.paths = vec![(abs("/lib/tools"), HostKind::Dir)];
+    let ops = plan(&f, &host, &ephemeral()).unwrap();
+    assert!(!ops
+        .iter()
+        .any(|op| matches!(op, RootOp::Mkdir(d) if d.starts_with("/s/lib"))));
+    assert!(ops.contains(&RootOp::Bind {
+        src: "/lib/tools".into(),
+        target: "/s/lib/tools".into(),
+        writable: false
+    }));
+}

@@ -191,7 +191,6 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         landlock_fd: ll.fd.as_ref().map(AsRawFd::as_raw_fd),
         landlock_rules: ll.rules,
         rlimits: rlimits(&spec.process),
-        last_cap: last_cap(),
         uid: spec.identity.uid,
         gid: spec.identity.gid,
         groups: spec.identity.groups.clone(),
@@ -206,7 +205,7 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         tty_sock: None,
         workload_stack: std::cell::RefCell::new(vec![0; WORKLOAD_STACK]),
     };
-    let entry = cgroup_entry(&cg)?;
+    let entry = cgroup_entry(&cg, hierarchies.v2_root())?;
     let result = start_and_wait(plan, spec, entry, &cg, &steps, &mut timing);
     timing.mark("jail_ended");
     // 6. Whatever happened, nothing of the jail may outlive `run`.
@@ -443,13 +442,6 @@ fn unique_suffix() -> u64 {
         .unwrap_or(0)
 }
 
-fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(63)
-}
-
 fn rlimits(p: &ProcessPolicy) -> Vec<(libc::c_int, u64)> {
     p.rlimits
         .iter()
@@ -538,16 +530,15 @@ struct CgroupEntry {
     v2_procs: Option<CString>,
 }
 
-fn cgroup_entry(cg: &cgroup::JailCgroup) -> Result<CgroupEntry, JailError> {
+fn cgroup_entry(cg: &cgroup::JailCgroup, v2_root: Option<&Path>) -> Result<CgroupEntry, JailError> {
     let mut entry = CgroupEntry {
         v1_tasks: Vec::new(),
         v2_dir: None,
         v2_procs: None,
     };
     for dir in cg.paths() {
-        let tasks = dir.join("tasks");
-        if tasks.exists() {
-            entry.v1_tasks.push(lower::cstr(&tasks)?);
+        if !v2_root.is_some_and(|root| dir.starts_with(root)) {
+            entry.v1_tasks.push(lower::cstr(&dir.join("tasks"))?);
             continue;
         }
         let fd = nix::fcntl::open(

@@ -102,9 +102,11 @@ fn v1_kill_all_on_an_empty_group_returns_at_once_without_freezing() {
     let cg = create_in(&t, "s1", &LIMITS).unwrap();
     let started = Instant::now();
     cg.kill_all().unwrap();
-    // The common case (init already reaped) must not pay for a freeze or a poll.
-    assert!(started.elapsed() < Duration::from_millis(5));
+    // The common case (init already reaped) must not pay for a freeze or a poll: no write to
+    // freezer.state at all is the proof; the time bound is only a loose sanity check (this
+    // machine is shared and noisy).
     assert!(!t.path("freezer/paddock/s1/freezer.state").exists());
+    assert!(started.elapsed() < Duration::from_millis(100));
     remove_fake(cg);
 }
 

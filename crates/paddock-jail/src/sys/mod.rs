@@ -120,10 +120,13 @@ pub fn prctl(option: c_int, arg2: c_ulong) -> Result<c_int, Errno> {
     Errno::result(rc)
 }
 
-/// Drops every capability from the bounding set, clears the ambient set, and after the uid
-/// change (done by the caller) zeroes permitted, effective and inheritable. Post-fork safe.
-pub fn drop_bounding_and_ambient(last_cap: u32) -> Result<(), Errno> {
-    for cap in 0..=last_cap {
+/// Drops every capability from the bounding set and clears the ambient set (the permitted,
+/// effective and inheritable sets are cleared by [`clear_capabilities`] after the uid change).
+/// Post-fork safe.
+pub fn drop_bounding_and_ambient() -> Result<(), Errno> {
+    // Capability sets are 64 bits wide (capset v3): every capability a kernel can know is
+    // below 64, and the ones this kernel does not know answer EINVAL.
+    for cap in 0..64u32 {
         match prctl(libc::PR_CAPBSET_DROP, c_ulong::from(cap)) {
             // EINVAL: the kernel does not know this capability; nothing to drop.
             Ok(_) | Err(Errno::EINVAL) => {}
