@@ -18,6 +18,6 @@ PADDOCK=${PADDOCK:-$repo/target/release/paddock}
   { echo "jail_phases.sh: no $PADDOCK: run 'cargo build --release -p paddock' or set PADDOCK" >&2; exit 1; }
 
 # One untraced start first, so that the page cache and dentries are warm as in the benchmark.
-"$PADDOCK" jail -- /bin/true
-echo "strace -f -c -S time $* $PADDOCK jail -- /bin/true" >&2
-strace -f -c -S time "$@" "$PADDOCK" jail -- /bin/true
+"$PADDOCK" jail --net none -- /bin/true
+echo "strace -f -c -S time $* $PADDOCK jail --net none -- /bin/true" >&2
+strace -f -c -S time "$@" "$PADDOCK" jail --net none -- /bin/true

@@ -72,7 +72,7 @@ pd=$snap/paddock
 # The commands. Every one must exit 0 (hyperfine stops on a failure).
 names=(paddock bwrap-minimal bwrap-rootbind firejail)
 cmds=(
-  "$pd jail -- /bin/true"
+  "$pd jail --net none -- /bin/true"
   "bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin --proc /proc --dev /dev /bin/true"
   "bwrap --unshare-all --die-with-parent --ro-bind / / /bin/true"
   "firejail --noprofile --net=none --quiet /bin/true"
@@ -82,7 +82,7 @@ if [ -n "${PADDOCK_ALT:-}" ]; then
   [ -x "$PADDOCK_ALT" ] || die "PADDOCK_ALT=$PADDOCK_ALT is not an executable file"
   cp "$PADDOCK_ALT" "$snap/paddock-alt"
   names+=(paddock-alt)
-  cmds+=("$snap/paddock-alt jail -- /bin/true")
+  cmds+=("$snap/paddock-alt jail --net none -- /bin/true")
 fi
 
 for i in "${!cmds[@]}"; do

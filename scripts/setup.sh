@@ -12,11 +12,15 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # build-essential/pkg-config: crates with C parts; python3, util-linux (script, setpriv),
-# procps, tmux: the escape suite and CLI tests; nftables: networked jails; bubblewrap, firejail, hyperfine: bench/.
+# procps, tmux: the escape suite and CLI tests; nftables: networked jails; dnsmasq-base: the
+# network tests' upstream resolver and the DNS benchmark's peer; dnsperf: its load generator;
+# bubblewrap, firejail, hyperfine: bench/.
 apt-get install -y -qq --no-install-recommends \
   build-essential pkg-config ca-certificates curl git \
-  python3 util-linux procps iproute2 nftables \
+  python3 util-linux procps iproute2 nftables dnsmasq-base dnsperf \
   bubblewrap firejail hyperfine strace tmux busybox-static >/dev/null
+# The account the DNS filter (and later the egress proxy) runs as: never root.
+id paddock-net >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin paddock-net
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then

@@ -18,6 +18,9 @@
 //! - [`DnsFilter`]: a hickory-server `RequestHandler` on caller-bound UDP and TCP sockets, with
 //!   a per-client token bucket ([`RateLimit`]) and an [`AuditSink`] that receives one
 //!   [`AuditEvent`] per decision.
+//! - [`service::run`]: the filter as its own unprivileged process shared by every jail on the
+//!   host, controlled over a Unix socket ([`control`]: JSON lines, per-connection leases, a
+//!   blocking [`ControlClient`] for the root side); it exits when no client is connected.
 //!
 //! # What it must never do
 //!
@@ -49,18 +52,22 @@
 #![deny(missing_docs)]
 
 mod audit;
+pub mod control;
 mod decision;
 mod error;
 mod name;
 mod ratelimit;
 mod server;
+pub mod service;
 mod table;
 mod upstream;
 
 pub use audit::{AuditDecision, AuditEvent, AuditSink, JsonLinesSink, Transport};
+pub use control::ControlClient;
 pub use decision::{decide, Decision, DenyReason, RefuseReason};
 pub use error::EgressError;
 pub use name::{normalize_name, InvalidName};
 pub use ratelimit::RateLimit;
 pub use server::{DnsFilter, FilterConfig, FilterServer};
+pub use service::ServiceConfig;
 pub use table::{ClientPolicy, FilterTable};

@@ -196,6 +196,7 @@ fn run_ops(plan: &ChildPlan, ops: &[RawOp], stage: Stage) {
                 r => r,
             },
             RawOp::Touch { path } => sys::touch(path),
+            RawOp::WriteFile { path, contents } => sys::write_new_file(path, contents),
             RawOp::Symlink { target, link } => sys::symlink(target, link),
             RawOp::CharDev {
                 path,
@@ -241,7 +242,6 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
         Ok(_) => sys::exit_now(SETUP_FAILED),
         Err(e) => fail(plan, Stage::WaitParent, 0, e),
     }
-    sys::close(plan.sync_fd);
     for (i, file) in plan.cgroup_join.iter().enumerate() {
         if let Err(e) = sys::write_file(file, b"0") {
             fail(
@@ -293,6 +293,18 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
         Stage::Identity,
         sys::set_identity(plan.uid, plan.gid, &plan.groups),
     );
+    // The uid change cleared the death signal (the kernel resets it on credential changes):
+    // arm it again, then check the parent did not die in between. The parent holds the sync
+    // pipe's write end until the jail ends, so a hang-up means it is gone.
+    check(
+        plan,
+        Stage::ParentDeathSignal,
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _),
+    );
+    if sys::peer_closed(plan.sync_fd) {
+        sys::exit_now(SETUP_FAILED);
+    }
+    sys::close(plan.sync_fd);
     check(plan, Stage::ClearCapabilities, sys::clear_capabilities());
     check(
         plan,

@@ -118,6 +118,14 @@ pub enum JailError {
         /// The error.
         errno: Errno,
     },
+    /// Host-side work between clone and release (e.g. the jail's network) failed.
+    #[error("{what}: {source}")]
+    StartHook {
+        /// What the hook was doing.
+        what: &'static str,
+        /// Why it failed.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The terminal could not be relayed.
     #[error("terminal relay failed: {errno}")]
     Terminal {

@@ -41,7 +41,9 @@ pub use child::Stage;
 pub use error::JailError;
 pub use identity::Identity;
 pub use lower::{PROC_MASKED_DIRS, PROC_MASKED_FILES, PROC_READ_ONLY};
-pub use run::{run, Enforcement, JailOutcome, JailSpec, DEFAULT_PATH, STATE_DIR};
+pub use run::{
+    run, run_with, Enforcement, JailOutcome, JailSpec, NoHook, StartHook, DEFAULT_PATH, STATE_DIR,
+};
 
 /// Closes every descriptor above stderr. Call first thing in `main`, before anything opens
 /// a file: nothing the caller leaked may reach a jail.

@@ -32,6 +32,8 @@ pub(crate) enum RawOp {
     Mkdir { path: CString, mode: u32 },
     /// Create an empty file.
     Touch { path: CString },
+    /// Create a new regular file (mode 0644) holding `contents`.
+    WriteFile { path: CString, contents: Vec<u8> },
     /// `symlink(2)`.
     Symlink { target: CString, link: CString },
     /// `mknod(2)` for a character device.
@@ -66,6 +68,7 @@ impl RawOp {
             }
             RawOp::Mkdir { path, .. } => format!("create directory {}", show(path)),
             RawOp::Touch { path } => format!("create mountpoint file {}", show(path)),
+            RawOp::WriteFile { path, .. } => format!("write file {}", show(path)),
             RawOp::Symlink { target, link } => {
                 format!("create symlink {} -> {}", show(link), show(target))
             }
@@ -118,6 +121,10 @@ pub(crate) fn lower_root(ops: &[RootOp]) -> Result<Vec<RawOp>, JailError> {
                 mode: 0o755,
             }),
             RootOp::Touch(p) => out.push(RawOp::Touch { path: cstr(p)? }),
+            RootOp::WriteFile { path, contents } => out.push(RawOp::WriteFile {
+                path: cstr(path)?,
+                contents: contents.clone(),
+            }),
             RootOp::Symlink { link, target } => out.push(RawOp::Symlink {
                 target: cs(target)?,
                 link: cstr(link)?,

@@ -133,6 +133,13 @@ pub enum RootOp {
     },
     /// Create an overlay whiteout (character device 0:0).
     Whiteout(PathBuf),
+    /// Create a regular file (mode 0644) with these contents; it must not exist yet.
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Its contents.
+        contents: Vec<u8>,
+    },
     /// Create a character device node with mode 0666.
     CharDev {
         /// Node path.
@@ -202,6 +209,10 @@ pub struct PlanInput<'a> {
     pub scratch: &'a Path,
     /// Size of `/dev/shm`.
     pub shm_size: u64,
+    /// Regular files shown in the jail's `/etc` over the host's (name, contents), e.g. the
+    /// `resolv.conf` that points a networked jail at Paddock's DNS filter. Names are single
+    /// path components.
+    pub etc_files: &'a [(String, Vec<u8>)],
 }
 
 fn inside(stage: &Path, p: &str) -> PathBuf {
@@ -478,10 +489,34 @@ fn push_overlay(
         }
         ops.push(RootOp::Whiteout(layer.join(rel_path)));
     }
+    if is_etc {
+        for (name, contents) in input.etc_files {
+            // Single components only: a name like `../x` must not write outside the layer.
+            let hidden_by_policy = input.fs.hidden.iter().any(|h| {
+                Path::new(h.as_str()).strip_prefix("/etc") == Ok(Path::new(name.as_str()))
+            });
+            // Hidden wins: a policy that hides a file keeps it hidden whatever Paddock adds.
+            if !hidden_etc_name(name) && !hidden_by_policy && is_plain_name(name) {
+                ops.push(RootOp::WriteFile {
+                    path: layer.join(name),
+                    contents: contents.clone(),
+                });
+            }
+        }
+    }
     ops.push(RootOp::Overlay {
         layers: vec![layer, src.to_path_buf()],
         target: target.to_path_buf(),
     });
+}
+
+/// A file the jail must never see cannot be re-added through `etc_files`.
+fn hidden_etc_name(name: &str) -> bool {
+    ALWAYS_HIDDEN_ETC.contains(&name)
+}
+
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
 }
 
 fn push_dev(ops: &mut Vec<RootOp>, stage: &Path, shm_size: u64) {

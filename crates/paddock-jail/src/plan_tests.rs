@@ -41,7 +41,75 @@ fn plan(
         stage: Path::new("/s"),
         scratch: Path::new("/x"),
         shm_size: 1 << 20,
+        etc_files: &[],
     })
+}
+
+fn plan_with_etc_files(
+    fs: &FilesystemPolicy,
+    files: &[(String, Vec<u8>)],
+) -> Result<Vec<RootOp>, PlanError> {
+    plan_root(&PlanInput {
+        fs,
+        host: &debian_host(),
+        workspace: &ephemeral(),
+        stage: Path::new("/s"),
+        scratch: Path::new("/x"),
+        shm_size: 1 << 20,
+        etc_files: files,
+    })
+}
+
+fn written_files(ops: &[RootOp]) -> Vec<(PathBuf, Vec<u8>)> {
+    ops.iter()
+        .filter_map(|op| match op {
+            RootOp::WriteFile { path, contents } => Some((path.clone(), contents.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn etc_files_go_into_the_etc_overlays_top_layer_before_the_overlay() {
+    let fs = fs();
+    let files = vec![(
+        "resolv.conf".to_string(),
+        b"nameserver 10.213.0.0\n".to_vec(),
+    )];
+    let ops = plan_with_etc_files(&fs, &files).unwrap();
+    assert_eq!(
+        written_files(&ops),
+        vec![(
+            PathBuf::from("/x/wh0/resolv.conf"),
+            b"nameserver 10.213.0.0\n".to_vec()
+        )]
+    );
+    let write = ops
+        .iter()
+        .position(|op| matches!(op, RootOp::WriteFile { .. }))
+        .unwrap();
+    let overlay = ops
+        .iter()
+        .position(
+            |op| matches!(op, RootOp::Overlay { target, .. } if target == Path::new("/s/etc")),
+        )
+        .unwrap();
+    assert!(
+        write < overlay,
+        "the file must exist before the overlay is mounted"
+    );
+}
+
+#[test]
+fn etc_files_cannot_escape_the_layer_or_unhide_secrets() {
+    let mut fs = fs();
+    fs.hidden.push(abs("/etc/resolv.conf"));
+    let files: Vec<(String, Vec<u8>)> = ["../evil", "a/b", "", "..", "shadow", "resolv.conf"]
+        .iter()
+        .map(|n| ((*n).to_string(), b"x".to_vec()))
+        .collect();
+    let ops = plan_with_etc_files(&fs, &files).unwrap();
+    assert!(written_files(&ops).is_empty(), "{ops:#?}");
 }
 
 fn ephemeral() -> WorkspaceSource {

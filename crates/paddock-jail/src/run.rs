@@ -60,6 +60,26 @@ pub struct JailSpec {
     pub tty: bool,
     /// Hostname inside the jail.
     pub hostname: String,
+    /// Files shown in the jail's `/etc` over the host's (name, contents): e.g. the
+    /// `resolv.conf` of a networked jail. Hidden files (`shadow`…) cannot be re-added.
+    pub etc_files: Vec<(String, Vec<u8>)>,
+}
+
+/// Host-side work that must happen after the jail's namespaces exist and before anything in
+/// the jail runs: joining its network namespace to the host (`paddock-net`), for instance.
+pub trait StartHook {
+    /// Called with init's pid (as the host sees it) after the clone and the cgroup limits,
+    /// while init waits. An error stops the start: init is killed and nothing of the jail ran.
+    fn before_release(&mut self, init_pid: u32) -> Result<(), JailError>;
+}
+
+/// The hook of a jail that needs nothing between clone and release.
+pub struct NoHook;
+
+impl StartHook for NoHook {
+    fn before_release(&mut self, _init_pid: u32) -> Result<(), JailError> {
+        Ok(())
+    }
 }
 
 /// What the kernel enforces for a jail, read back or reported by the kernel.
@@ -128,6 +148,12 @@ impl Timing {
 
 /// Runs one jail to completion. The caller must be root and single-threaded.
 pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
+    run_with(spec, &mut NoHook)
+}
+
+/// [`run`], with `hook` called between the clone and the moment init may go on. The caller
+/// must be root and single-threaded (the hook may start threads: the fork is behind it).
+pub fn run_with(spec: &JailSpec, hook: &mut dyn StartHook) -> Result<JailOutcome, JailError> {
     let mut timing = Timing::new();
     // 1. Preconditions: root, one thread (we fork), a command, a usable workdir.
     if sys::geteuid() != 0 {
@@ -153,6 +179,7 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         stage: &stage,
         scratch: &scratch,
         shm_size: spec.filesystem.tmp_size.bytes(),
+        etc_files: &spec.etc_files,
     })?;
     let root_ops = lower::lower_root(&ops)?;
     let proc_ops = lower::lower_proc()?;
@@ -206,7 +233,7 @@ pub fn run(spec: &JailSpec) -> Result<JailOutcome, JailError> {
         workload_stack: std::cell::RefCell::new(vec![0; WORKLOAD_STACK]),
     };
     let entry = cgroup_entry(&cg, hierarchies.v2_root())?;
-    let result = start_and_wait(plan, spec, entry, &cg, &steps, &mut timing);
+    let result = start_and_wait(plan, spec, entry, &cg, &steps, hook, &mut timing);
     timing.mark("jail_ended");
     // 6. Whatever happened, nothing of the jail may outlive `run`.
     let killed = cg.kill_all();
@@ -233,6 +260,7 @@ fn start_and_wait(
     entry: CgroupEntry,
     cg: &cgroup::JailCgroup,
     steps: &StepWords,
+    hook: &mut dyn StartHook,
     timing: &mut Timing,
 ) -> Result<i32, JailError> {
     let host = |action: &'static str| move |errno: Errno| JailError::Host { action, errno };
@@ -291,15 +319,21 @@ fn start_and_wait(
     let tty_parent = tty.map(|(p, _child)| p);
     // The limits, before the byte that lets init go on: nothing of the jail runs unlimited.
     // (Init joins its v1 groups itself, see child.rs.) EOF instead of the byte stops init.
-    if let Err(e) = cg.apply_limits() {
+    let prepared = cg
+        .apply_limits()
+        .map_err(JailError::from)
+        .inspect(|()| timing.mark("limits_applied"))
+        .and_then(|()| hook.before_release(pid.as_raw().unsigned_abs()));
+    if let Err(e) = prepared {
         drop(sync_w);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         relay::reap(pid);
-        return Err(e.into());
+        return Err(e);
     }
-    timing.mark("limits_applied");
+    timing.mark("hook_done");
     let _ = sys::write_all(sync_w.as_raw_fd(), b"G");
-    drop(sync_w);
+    // `sync_w` stays open until the jail ends: init checks it for a hang-up after its uid
+    // change (which clears the parent-death signal), see child.rs.
     let master = match &tty_parent {
         Some(sock) => {
             sys::recv_fd(sock.as_raw_fd()).map_err(|errno| JailError::Terminal { errno })?
@@ -317,7 +351,9 @@ fn start_and_wait(
         relay::reap(pid);
         return Err(JailError::Terminal { errno: Errno::EIO });
     }
-    relay::supervise(pid, signals, master)
+    let status = relay::supervise(pid, signals, master);
+    drop(sync_w);
+    status
 }
 
 /// Reads the child's `(stage, detail, errno)` record, if any; EOF means the command started.
@@ -599,6 +635,7 @@ mod tests {
             workdir: None,
             tty: false,
             hostname: "h".into(),
+            etc_files: Vec::new(),
         };
         let (cands, _argv, envp) = exec_plan(&spec).unwrap();
         let cands: Vec<&[u8]> = cands.iter().map(|c| c.to_bytes()).collect();

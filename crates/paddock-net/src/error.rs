@@ -150,6 +150,22 @@ pub enum NetError {
         /// The cause.
         source: io::Error,
     },
+    /// Paddock's own state under /run/paddock could not be read or changed.
+    #[error("cannot {action} {path}: {source}; Paddock keeps its leases there (root only)")]
+    State {
+        /// What failed.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A running jail already holds this id or name.
+    #[error("{what} is already used by a running jail; pick another --name")]
+    InUse {
+        /// What clashes.
+        what: String,
+    },
     /// Writing a sysctl failed.
     #[error("cannot write {value} to {path}: {source}")]
     Sysctl {

@@ -18,6 +18,10 @@
 //! - [`nft`]: pure planners of atomic JSON batches for one `inet` table, `paddock`; [`nft_apply`]
 //!   runs `nft -j -f -` and reads the table back to check the kernel holds the plan.
 //! - [`sysctl`]: the per-interface sysctls below.
+//! - [`lease`]: one file per jail under `/run/paddock/net/netns-<inode>/` naming its pair and
+//!   its owner (pid and start time), so that leftovers of a killed owner are recognised.
+//! - [`segment`]: one jail's segment start to finish (reserve → attach → reload → release),
+//!   recovery of dead jails' leftovers, and the idle teardown of the shared table.
 //!
 //! # What it must never do
 //!
@@ -61,12 +65,14 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod lease;
 pub mod link;
 pub mod names;
 mod netlink;
 pub mod nft;
 pub mod nft_apply;
 pub mod pool;
+pub mod segment;
 pub mod sys;
 pub mod sysctl;
 
@@ -75,3 +81,4 @@ pub use names::{JailId, TableName};
 pub use nft::{Batch, Egress, JailRules, TableConfig};
 pub use nft_apply::{Nft, TableState};
 pub use pool::{Ipv4Net, LinkPair, Pool};
+pub use segment::{release_jail, teardown_if_idle, NetConfig, Recovered, Segment};

@@ -172,6 +172,25 @@ impl Pool {
         Ok(self.pair(slot))
     }
 
+    /// The first free pair after `previous` (wrapping around), marked used: consecutive jails
+    /// get different pairs, so a new jail never takes the address of a link the kernel is still
+    /// deleting with its dead namespace.
+    pub fn allocate_after(&mut self, previous: Option<LinkPair>) -> Result<LinkPair> {
+        let cap = self.capacity();
+        let start = previous
+            .and_then(|p| self.slot_of(p).ok())
+            .map_or(0, |s| (s + 1) % cap);
+        let free = (0..cap)
+            .map(|i| (start + i) % cap)
+            .find(|slot| !self.used.contains(slot))
+            .ok_or(NetError::PoolExhausted {
+                pool: self.net,
+                capacity: cap,
+            })?;
+        self.used.insert(free);
+        Ok(self.pair(free))
+    }
+
     /// Marks a pair the kernel already holds (a jail adopted at start) as used.
     pub fn reserve(&mut self, pair: LinkPair) -> Result<()> {
         let slot = self.slot_of(pair)?;

@@ -199,3 +199,30 @@ fn policy_ranges_keep_ipv4_only() {
     let v6 = paddock_policy::Cidr::new("fd00::".parse().unwrap(), 8).unwrap();
     assert_eq!(Ipv4Net::from_policy(&[v4, v6]), vec![net("10.0.0.0/8")]);
 }
+
+#[test]
+fn allocate_after_goes_round_robin_and_skips_used_pairs() {
+    let mut p = Pool::new("10.213.0.0/29".parse().unwrap()).unwrap();
+    let a = p.allocate_after(None).unwrap();
+    assert_eq!(a.host.to_string(), "10.213.0.0");
+    p.release(a).unwrap();
+    let b = p.allocate_after(Some(a)).unwrap();
+    assert_eq!(
+        b.host.to_string(),
+        "10.213.0.2",
+        "a just-freed pair is not handed out again"
+    );
+    let c = p.allocate_after(Some(b)).unwrap();
+    let d = p.allocate_after(Some(c)).unwrap();
+    assert_eq!(d.host.to_string(), "10.213.0.6");
+    // Wraps around to the free pair at the start.
+    assert_eq!(p.allocate_after(Some(d)).unwrap(), a);
+    assert!(p.allocate_after(Some(a)).is_err(), "full");
+    // A hint outside the pool starts from the beginning.
+    p.release(c).unwrap();
+    let out = LinkPair {
+        host: "10.9.0.0".parse().unwrap(),
+        jail: "10.9.0.1".parse().unwrap(),
+    };
+    assert_eq!(p.allocate_after(Some(out)).unwrap(), c);
+}

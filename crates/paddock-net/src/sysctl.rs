@@ -94,6 +94,18 @@ pub fn prepare_host_uplink(root: &Path, uplink: &str) -> Result<bool> {
     Ok(was_off)
 }
 
+/// Switches forwarding for `uplink` back off (the last jail is gone). An uplink that no longer
+/// exists is not an error.
+pub fn restore_host_uplink(root: &Path, uplink: &str) -> Result<()> {
+    crate::names::check_ifname(uplink)?;
+    let plan: Vec<Sysctl> = uplink_sysctls(uplink)
+        .into_iter()
+        .map(|s| Sysctl { value: "0", ..s })
+        .filter(|s| root.join(&s.path).exists())
+        .collect();
+    write_sysctls(root, &plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +167,12 @@ mod tests {
         std::fs::write(root.join("net/ipv4/conf/eth0/forwarding"), "0\n").unwrap();
         assert!(prepare_host_uplink(root, "eth0").unwrap());
         assert!(!prepare_host_uplink(root, "eth0").unwrap());
+        restore_host_uplink(root, "eth0").unwrap();
+        assert_eq!(
+            read_sysctl(root, Path::new("net/ipv4/conf/eth0/forwarding")).unwrap(),
+            "0"
+        );
+        restore_host_uplink(root, "gone0").unwrap();
         assert!(prepare_host_uplink(root, "../x").is_err());
     }
 }

@@ -184,6 +184,28 @@ pub enum NetworkMode {
     Internet,
 }
 
+impl std::str::FromStr for NetworkMode {
+    type Err = String;
+
+    /// The YAML spelling (`none`, `intranet`, `internet`), for command-line flags.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            NetworkMode::None,
+            NetworkMode::Intranet,
+            NetworkMode::Internet,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+        .ok_or_else(|| format!("unknown network mode {s:?}: expected none, intranet or internet"))
+    }
+}
+
+impl fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl NetworkMode {
     /// How much the mode lets through: `none` < `intranet` < `internet`.
     pub fn breadth(self) -> u8 {
@@ -194,7 +216,7 @@ impl NetworkMode {
         }
     }
 
-    /// The YAML spelling of the mode.
+    /// The YAML spelling of the mode (also what [`FromStr`](std::str::FromStr) reads).
     pub fn as_str(self) -> &'static str {
         match self {
             NetworkMode::None => "none",

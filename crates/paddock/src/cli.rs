@@ -20,6 +20,69 @@ pub enum Command {
     Jail(Box<JailArgs>),
     /// Report which isolation layers this kernel supports.
     Doctor(DoctorArgs),
+    /// Change the policy of a running jail.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// The network segments' shared state (the nftables table, uplink forwarding).
+    #[command(subcommand)]
+    Net(NetCommand),
+    /// Paddock's unprivileged egress services (started by Paddock itself, not by hand).
+    #[command(subcommand, hide = true)]
+    Egress(EgressCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Replace the dynamic policy (network mode, private ranges, DNS allowlist) of a running
+    /// jail started with `paddock jail --name NAME`.
+    Set(PolicySetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicySetArgs {
+    /// The jail's name (`paddock jail --name`).
+    #[arg(long, value_name = "NAME")]
+    pub jail: String,
+    /// Return only once the change is in force (rules installed, DNS filter updated).
+    #[arg(long)]
+    pub wait: bool,
+    /// Policy file (YAML); only its `network` section may be set.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetCommand {
+    /// When no networked jail runs in this network namespace: delete Paddock's nftables table
+    /// and switch the uplinks' forwarding back off.
+    Down,
+    /// Remove one ended jail's rules, link and lease (run by `paddock jail` on exit).
+    #[command(hide = true)]
+    Release {
+        /// The jail's id (as in `pdk<id>h`).
+        #[arg(long, value_name = "ID")]
+        jail_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EgressCommand {
+    /// The DNS filter shared by the jails of this host (runs as the egress user, never root).
+    Dns(EgressDnsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EgressDnsArgs {
+    /// Control socket to create.
+    #[arg(long, value_name = "PATH")]
+    pub socket: PathBuf,
+    /// Upstream resolver, IP:PORT.
+    #[arg(long, value_name = "IP:PORT")]
+    pub upstream: std::net::SocketAddr,
+    /// Exit after this many milliseconds without any jail connected.
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_exit_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +118,16 @@ pub struct JailArgs {
     /// Hostname inside the jail.
     #[arg(long, default_value = "paddock")]
     pub hostname: String,
+    /// Network mode: none (loopback only), intranet (private ranges) or internet (NAT);
+    /// overrides network.mode. Default: the policy's, else intranet.
+    #[arg(long, value_name = "MODE")]
+    pub net: Option<paddock_policy::NetworkMode>,
+    /// A name the jail may resolve: exact or `*.suffix` (repeatable; adds to network.dns.allow).
+    #[arg(long = "dns-allow", value_name = "PATTERN")]
+    pub dns_allow: Vec<paddock_policy::HostPattern>,
+    /// Name the jail, so that `paddock policy set --jail NAME` can change it while it runs.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Print what the kernel enforced (Landlock ABI, seccomp, cgroup limits) to stderr.
     #[arg(long, short)]
     pub verbose: bool,

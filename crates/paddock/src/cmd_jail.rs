@@ -1,19 +1,22 @@
-//! `paddock jail`: build a `JailSpec` from the flags and the policy file, run it, and map
-//! the outcome to an exit code.
+//! `paddock jail`: build a `JailSpec` from the flags and the policy file, reserve its network
+//! (`jail_net`), run it, remove what it used, and map the outcome to an exit code.
 
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use paddock_jail::{Identity, JailError, JailSpec};
 use paddock_policy::{Authority, Layer, LayerKind, PolicyDoc, ResolvedPolicy, MAX_POLICY_BYTES};
 
 use crate::cli::JailArgs;
+use crate::jail_control;
+use crate::jail_net::{self, JailNet, NetHook, SharedNet};
 
 /// Runs the command; returns the process exit code.
 pub fn run(args: JailArgs) -> i32 {
-    match spec(&args).and_then(|s| execute(&s, args.verbose)) {
+    match prepare_and_execute(&args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("paddock: error: {e:#}");
@@ -23,16 +26,53 @@ pub fn run(args: JailArgs) -> i32 {
     }
 }
 
-fn execute(spec: &JailSpec, verbose: bool) -> Result<i32> {
-    let outcome = paddock_jail::run(spec)?;
-    if verbose {
+fn prepare_and_execute(args: &JailArgs) -> Result<i32> {
+    if let Some(name) = &args.name {
+        jail_control::check_name(name)?;
+    }
+    let (layer, policy) = policy(args)?;
+    let mut spec = spec(args, &policy)?;
+    let net = JailNet::prepare(&policy.network, args.name.as_deref())?;
+    if let Some(net) = &net {
+        spec.etc_files
+            .push(("resolv.conf".into(), net.resolv_conf()));
+    }
+    let net: SharedNet = Arc::new(Mutex::new(net));
+    let name = args.name.clone();
+    let control = Arc::new(Mutex::new(None));
+    let mut hook = NetHook {
+        net: Arc::clone(&net),
+        after: name.map(|name| {
+            let control = Arc::clone(&control);
+            Box::new(move |net: SharedNet| {
+                let (listener, socket) = jail_control::bind(&name)?;
+                jail_control::serve(listener, net, layer)?;
+                *control
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(socket);
+                Ok(())
+            }) as Box<dyn FnOnce(SharedNet) -> Result<()>>
+        }),
+    };
+    let outcome = paddock_jail::run_with(&spec, &mut hook);
+    // The socket first, so no change arrives while the segment goes.
+    control
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    let released = jail_net::lock(&net).take().map(JailNet::release);
+    let outcome = outcome?;
+    if let Some(released) = released {
+        released?;
+    }
+    if args.verbose {
         eprintln!("paddock: {}", paddock_jail::describe(&outcome.enforcement));
     }
     Ok(outcome.exit_code)
 }
 
-fn spec(args: &JailArgs) -> Result<JailSpec> {
-    let policy = policy(args)?;
+fn spec(args: &JailArgs, policy: &ResolvedPolicy) -> Result<JailSpec> {
+    let policy = policy.clone();
     Ok(JailSpec {
         filesystem: policy.filesystem,
         process: policy.process,
@@ -43,6 +83,7 @@ fn spec(args: &JailArgs) -> Result<JailSpec> {
         workdir: args.workdir.clone(),
         tty: args.tty,
         hostname: args.hostname.clone(),
+        etc_files: Vec::new(),
     })
 }
 
@@ -69,8 +110,9 @@ fn env(pairs: &[String]) -> Result<Vec<(OsString, OsString)>> {
         .collect()
 }
 
-/// The operator's policy file and flags form one admin layer over the built-in default.
-fn policy(args: &JailArgs) -> Result<ResolvedPolicy> {
+/// The operator's policy file and flags form one admin layer over the built-in default; the
+/// layer is kept so that a hot change can be resolved over it.
+fn policy(args: &JailArgs) -> Result<(Layer, ResolvedPolicy)> {
     let (source, mut doc) = match &args.policy {
         Some(path) => (path.display().to_string(), read_policy(path)?),
         None => ("command line".to_string(), PolicyDoc::default()),
@@ -84,13 +126,21 @@ fn policy(args: &JailArgs) -> Result<ResolvedPolicy> {
     if let Some(c) = args.cpus {
         doc.resources.cpus = Some(c);
     }
+    if let Some(mode) = args.net {
+        doc.network.mode = Some(mode);
+    }
+    if !args.dns_allow.is_empty() {
+        let allow = doc.network.dns.allow.get_or_insert_with(Vec::new);
+        allow.extend(args.dns_allow.iter().cloned());
+    }
     let layer = Layer {
         kind: LayerKind::System,
         authority: Authority::Admin,
         source,
         doc,
     };
-    Ok(paddock_policy::resolve(&[layer])?)
+    let resolved = paddock_policy::resolve(std::slice::from_ref(&layer))?;
+    Ok((layer, resolved))
 }
 
 fn read_policy(path: &Path) -> Result<PolicyDoc> {

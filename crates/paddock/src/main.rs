@@ -3,7 +3,14 @@
 
 mod cli;
 mod cmd_doctor;
+mod cmd_egress;
 mod cmd_jail;
+mod cmd_net;
+mod cmd_policy;
+mod dns_service;
+mod jail_control;
+mod jail_net;
+mod net_env;
 
 use clap::Parser;
 
@@ -15,6 +22,9 @@ fn main() {
     let code = match cli.command {
         cli::Command::Jail(args) => cmd_jail::run(*args),
         cli::Command::Doctor(args) => cmd_doctor::run(&args),
+        cli::Command::Policy(cli::PolicyCommand::Set(args)) => cmd_policy::set(&args),
+        cli::Command::Net(cmd) => cmd_net::run(&cmd),
+        cli::Command::Egress(cli::EgressCommand::Dns(args)) => cmd_egress::dns(&args),
     };
     std::process::exit(code);
 }

@@ -65,7 +65,7 @@ fn policy_making_root_writable_names_file_line_and_key() {
     let file = dir.path().join("policy.yaml");
     std::fs::write(&file, "filesystem: { read_write: [\"/\"] }\n").unwrap();
     let path = file.to_str().unwrap();
-    let run = paddock(&["jail", "--policy", path, "--", "true"]);
+    let run = paddock(&["jail", "--net", "none", "--policy", path, "--", "true"]);
     run.assert_exit(125);
     assert_one_error(
         &run,
@@ -86,7 +86,7 @@ fn policy_with_unknown_key_names_file_line_and_key() {
     let file = dir.path().join("policy.yaml");
     std::fs::write(&file, "filesystem:\n  tmp_size: 8M\n  bogus_key: 1\n").unwrap();
     let path = file.to_str().unwrap();
-    let run = paddock(&["jail", "--policy", path, "--", "true"]);
+    let run = paddock(&["jail", "--net", "none", "--policy", path, "--", "true"]);
     run.assert_exit(125);
     assert_one_error(
         &run,
@@ -127,7 +127,7 @@ fn not_root_is_refused() {
     let mut c = Command::new("setpriv");
     c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
         .arg(&bin)
-        .args(["jail", "--", "true"]);
+        .args(["jail", "--net", "none", "--", "true"]);
     let run = run_command(c, None);
     run.assert_exit(125);
     assert_one_error(&run, &["paddock jail must run as root"]);
@@ -139,7 +139,15 @@ fn unknown_user_is_refused() {
     if !require_root("unknown_user_is_refused") {
         return;
     }
-    let run = paddock(&["jail", "--user", "no-such-user-xyz", "--", "true"]);
+    let run = paddock(&[
+        "jail",
+        "--net",
+        "none",
+        "--user",
+        "no-such-user-xyz",
+        "--",
+        "true",
+    ]);
     run.assert_exit(125);
     assert_one_error(&run, &["unknown user \"no-such-user-xyz\""]);
 }
@@ -152,7 +160,7 @@ fn missing_workdir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir");
     let path = missing.to_str().unwrap();
-    let run = paddock(&["jail", "--workdir", path, "--", "true"]);
+    let run = paddock(&["jail", "--net", "none", "--workdir", path, "--", "true"]);
     run.assert_exit(125);
     assert_one_error(
         &run,
@@ -166,7 +174,7 @@ fn command_not_found_exits_127() {
     if !require_root("command_not_found_exits_127") {
         return;
     }
-    let run = paddock(&["jail", "--", "no-such-command-xyz"]);
+    let run = paddock(&["jail", "--net", "none", "--", "no-such-command-xyz"]);
     run.assert_exit(127);
     assert_one_error(
         &run,
@@ -211,7 +219,7 @@ fn tty_gives_the_command_a_terminal() {
         return;
     }
     let inner = format!(
-        "{} jail --tty -- sh -c {}",
+        "{} jail --net none --tty -- sh -c {}",
         shell_quote(paddock_bin()),
         shell_quote("tty; test -t 0 && echo TTY")
     );
@@ -258,7 +266,7 @@ fn sigterm_is_forwarded_to_the_command() {
         return;
     }
     let mut child = Command::new(paddock_bin())
-        .args(["jail", "--", "sh", "-c"])
+        .args(["jail", "--net", "none", "--", "sh", "-c"])
         // A foreground loop rather than `sleep 30 & wait`: dash points an asynchronous
         // command's stdin at /dev/null, which the jail cannot open yet (see
         // `dev_null_and_friends_are_usable_in_the_jail`), and that is not what this tests.
@@ -316,7 +324,7 @@ fn default_identity_comes_from_paddock_jail_user() {
     // `daemon` (uid 1) exists on every Debian system.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
         .env("PADDOCK_JAIL_USER", "daemon")
-        .args(["jail", "--", "id", "-un"])
+        .args(["jail", "--net", "none", "--", "id", "-un"])
         .output()
         .unwrap();
     assert_eq!(
@@ -326,7 +334,7 @@ fn default_identity_comes_from_paddock_jail_user() {
     );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
         .env("PADDOCK_JAIL_USER", "no-such-user-xyz")
-        .args(["jail", "--", "true"])
+        .args(["jail", "--net", "none", "--", "true"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
@@ -346,7 +354,7 @@ fn tty_relay_does_not_spin_after_the_workload_closes_its_terminal() {
     }
     let marker = format!("spin-check-{}", std::process::id());
     let inner = format!(
-        "{} jail --tty --hostname {marker} -- sh -c 'exec >/dev/null 2>&1 </dev/null; sleep 2'",
+        "{} jail --net none --tty --hostname {marker} -- sh -c 'exec >/dev/null 2>&1 </dev/null; sleep 2'",
         paddock_bin()
     );
     let mut script = Command::new("script")
@@ -409,7 +417,7 @@ fn tty_runs_an_interactive_shell() {
             .output()
             .unwrap()
     };
-    let cmd = format!("{} jail --tty -- sh", paddock_bin());
+    let cmd = format!("{} jail --net none --tty -- sh", paddock_bin());
     let started = tmux(&[
         "new-session",
         "-d",
@@ -485,7 +493,7 @@ fn rootfs_directory_policy_runs_from_that_root() {
     )
     .unwrap();
     let out = Command::new(paddock_bin())
-        .args(["jail", "--policy"])
+        .args(["jail", "--net", "none", "--policy"])
         .arg(&policy)
         .args([
             "--",
@@ -520,6 +528,8 @@ fn the_command_starts_with_no_signal_ignored_or_blocked() {
     let out = Command::new(paddock_bin())
         .args([
             "jail",
+            "--net",
+            "none",
             "--",
             "grep",
             "-E",
@@ -531,4 +541,46 @@ fn the_command_starts_with_no_signal_ignored_or_blocked() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("SigIgn:\t0000000000000000"), "{stdout}");
     assert!(stdout.contains("SigBlk:\t0000000000000000"), "{stdout}");
+}
+
+/// Regression: the uid change in init cleared its parent-death signal, so a SIGKILLed
+/// `paddock jail` left its jail running. Now the whole jail dies with it.
+#[test]
+fn sigkill_of_paddock_ends_the_jail() {
+    if !require_root("sigkill_of_paddock_ends_the_jail") {
+        return;
+    }
+    let marker = format!("pdk-orphan-{}", std::process::id());
+    let mut child = Command::new(paddock_bin())
+        .args(["jail", "--net", "none", "--", "sh", "-c"])
+        .arg(format!("echo ready; sleep 60; : {marker}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    // Wait (bounded) until the command runs, so the kill hits a jail that is up.
+    let running = || {
+        Command::new("pgrep")
+            .args(["-f", &marker])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(running(), "the jail's command never started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!running(), "the jail outlived a SIGKILLed paddock");
 }

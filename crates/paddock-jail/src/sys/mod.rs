@@ -448,6 +448,35 @@ pub fn touch(path: &CStr) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Creates `path` (mode 0644, must not exist, not through a symlink) holding `contents`.
+/// Post-fork safe: raw syscalls on pre-built data.
+pub fn write_new_file(path: &CStr, contents: &[u8]) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated; the fd is ours and closed below on every path.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            0o644 as libc::c_uint,
+        )
+    };
+    let fd = Errno::result(fd)?;
+    let written = write_all(fd, contents);
+    close(fd);
+    written
+}
+
+/// Whether the other end of pipe `fd` is closed (POLLHUP now, without waiting). Post-fork safe.
+pub fn peer_closed(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+    rc > 0 && pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0
+}
+
 /// `open(path, flags)`. Post-fork safe.
 pub fn open(path: &CStr, flags: c_int) -> Result<RawFd, Errno> {
     // SAFETY: `path` is NUL-terminated.

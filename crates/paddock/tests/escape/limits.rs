@@ -160,7 +160,9 @@ sys.stdin.readline()
 print("bye", flush=True)
 "#;
     let mut child = Command::new(crate::util::paddock_bin())
-        .args(["jail", "--", "python3", "-c", script, &marker])
+        .args([
+            "jail", "--net", "none", "--", "python3", "-c", script, &marker,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -215,9 +215,14 @@ impl Jail {
         self
     }
 
-    /// The full argv after the binary: `jail <opts> -- <cmd>`.
+    /// The full argv after the binary: `jail [--net none] <opts> -- <cmd>`.
     pub fn argv(&self, cmd: &[&str]) -> Vec<String> {
+        // Loopback only unless a test asks otherwise: these attacks target the jail itself;
+        // network segments have their own suite (root_net_cli.rs).
         let mut a = vec!["jail".to_string()];
+        if !self.opts.iter().any(|o| o == "--net") {
+            a.extend(["--net".to_string(), "none".to_string()]);
+        }
         a.extend(self.opts.iter().cloned());
         a.push("--".into());
         a.extend(cmd.iter().map(|s| (*s).to_string()));
