@@ -146,6 +146,9 @@ pub(crate) struct ChildPlan {
     pub err_fd: RawFd,
     /// With --tty: socket on which the pty master goes to the parent.
     pub tty_sock: Option<RawFd>,
+    /// Every descriptor init keeps (sync, err, tty socket, Landlock ruleset), ascending; init
+    /// closes all others first thing (the parent's sockets, e.g. to the DNS filter).
+    pub keep_fds: Vec<RawFd>,
     /// The workload's stack until it execs (it shares init's memory, see `spawn_vfork`).
     pub workload_stack: std::cell::RefCell<Vec<u8>>,
 }
@@ -211,6 +214,22 @@ fn run_ops(plan: &ChildPlan, ops: &[RawOp], stage: Stage) {
     }
 }
 
+/// Closes every descriptor from 3 up except `keep` (ascending). Post-fork safe.
+fn close_all_but(keep: &[RawFd]) {
+    let mut next: u32 = 3;
+    for &fd in keep {
+        let Ok(fd) = u32::try_from(fd) else { continue };
+        if fd < next {
+            continue;
+        }
+        if fd > next {
+            let _ = sys::close_range(next, fd - 1);
+        }
+        next = fd + 1;
+    }
+    let _ = sys::close_range(next, u32::MAX);
+}
+
 /// The jail's init. Runs as PID 1 of the new PID namespace; never returns.
 pub(crate) fn run_init(plan: &ChildPlan) -> ! {
     // 1. If the parent dies, so does the jail (PID 1 exiting kills the whole namespace).
@@ -219,6 +238,9 @@ pub(crate) fn run_init(plan: &ChildPlan) -> ! {
         Stage::ParentDeathSignal,
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _),
     );
+    //    And nothing of the parent's but what init needs: the parent holds descriptors (its
+    //    connection to the DNS filter, lock files) that a jail has no business with.
+    close_all_but(&plan.keep_fds);
     // 2. Nothing we mount may propagate back to the host.
     check(
         plan,

@@ -230,6 +230,7 @@ pub fn run_with(spec: &JailSpec, hook: &mut dyn StartHook) -> Result<JailOutcome
         sync_fd: -1,
         err_fd: -1,
         tty_sock: None,
+        keep_fds: Vec::new(),
         workload_stack: std::cell::RefCell::new(vec![0; WORKLOAD_STACK]),
     };
     let entry = cgroup_entry(&cg, hierarchies.v2_root())?;
@@ -281,6 +282,11 @@ fn start_and_wait(
     plan.sync_fd = sync_r.as_raw_fd();
     plan.err_fd = err_w.as_raw_fd();
     plan.tty_sock = tty.as_ref().map(|(_, child)| child.as_raw_fd());
+    plan.keep_fds = [Some(plan.sync_fd), Some(plan.err_fd), plan.tty_sock, plan.landlock_fd]
+        .into_iter()
+        .flatten()
+        .collect();
+    plan.keep_fds.sort_unstable();
     let parent_ends: Vec<i32> = [Some(sync_w.as_raw_fd()), Some(err_r.as_raw_fd())]
         .into_iter()
         .chain([tty.as_ref().map(|(p, _)| p.as_raw_fd())])

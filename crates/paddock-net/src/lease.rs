@@ -167,25 +167,40 @@ impl LeaseDir {
     /// Takes the directory's lock (blocking until other Paddock processes release it),
     /// creating the directory (mode 0700) if needed.
     pub fn lock(&self) -> Result<LeaseLock<'_>> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|source| state_err("create", &self.dir, source))?;
         let path = self.dir.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|source| state_err("open", &path, source))?;
-        let file = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, errno)| state_err("lock", &path, errno.into()))?;
-        Ok(LeaseLock {
-            dir: self,
-            _lock: file,
-        })
+        // The directory may be removed by [`LeaseLock::remove_dir`] while we wait for the lock:
+        // then the lock we got is on a file that no longer exists, and we start over.
+        for _ in 0..16 {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.dir)
+                .map_err(|source| state_err("create", &self.dir, source))?;
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|source| state_err("open", &path, source))?;
+            let file = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+                .map_err(|(_, errno)| state_err("lock", &path, errno.into()))?;
+            let held = file
+                .metadata()
+                .map_err(|source| state_err("stat", &path, source))?
+                .ino();
+            if fs::metadata(&path).is_ok_and(|m| m.ino() == held) {
+                return Ok(LeaseLock {
+                    dir: self,
+                    _lock: file,
+                });
+            }
+        }
+        Err(state_err(
+            "lock",
+            &path,
+            io::Error::other("the directory kept being removed while waiting for its lock"),
+        ))
     }
 }
 
@@ -266,6 +281,26 @@ impl LeaseLock<'_> {
             .filter(|l| crate::names::check_ifname(l).is_ok())
             .map(str::to_string)
             .collect()
+    }
+
+    /// Removes the whole directory (no lease may be left: the caller checked), so that
+    /// directories of namespaces that are gone do not pile up. Waiters on the lock notice and
+    /// start over (see [`LeaseDir::lock`]).
+    pub fn remove_dir(self) -> Result<()> {
+        let dir = self.dir.dir.clone();
+        let rd = fs::read_dir(&dir).map_err(|source| state_err("list", &dir, source))?;
+        for entry in rd.flatten() {
+            let name = entry.file_name();
+            // The lock file goes last, below, while we still hold it.
+            if name != "lock" {
+                remove_file(&entry.path())?;
+            }
+        }
+        remove_file(&dir.join("lock"))?;
+        match fs::remove_dir(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(state_err("remove", &dir, e)),
+            _ => Ok(()),
+        }
     }
 
     /// The pair handed out last (allocation continues after it).
@@ -410,5 +445,11 @@ mod tests {
         assert_eq!(lock.uplinks(), ["eth9"]);
         lock.set_uplinks(&[]).unwrap();
         assert!(!ld.path().join("uplinks").exists());
+        lock.set_table_stamp(Some("x")).unwrap();
+        lock.remove_dir().unwrap();
+        assert!(!ld.path().exists());
+        // Locking again recreates it.
+        let lock = ld.lock().unwrap();
+        assert!(lock.entries().unwrap().is_empty());
     }
 }

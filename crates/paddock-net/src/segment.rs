@@ -313,7 +313,7 @@ pub fn teardown_if_idle(cfg: &NetConfig) -> Result<bool> {
         sysctl::restore_host_uplink(&cfg.proc_sys, &uplink)?;
     }
     lock.set_uplinks(&[])?;
-    lock.set_table_stamp(None)?;
+    lock.remove_dir()?;
     Ok(true)
 }
 
