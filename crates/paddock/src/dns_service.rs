@@ -5,9 +5,9 @@
 //! # One filter per (network namespace, upstream, audit file)
 //!
 //! Every `paddock jail` with the same settings shares one `paddock egress dns` process. Its
-//! control socket is `/run/paddock-egress/dns-<key>.sock` (outside `/run/paddock`, which is root-only), the key a hash of the three
-//! settings, so a jail never talks to a filter that resolves through another upstream or
-//! records elsewhere. Finding or starting it happens under `/run/paddock/dns-<key>.lock`, so two
+//! control socket is `/run/paddock-egress/dns-<key>.sock` (outside `/run/paddock`, which is
+//! root-only), the key a hash of the three settings, so a jail never talks to a filter that
+//! resolves through another upstream or records elsewhere. Finding or starting it happens under `/run/paddock/dns.lock`, so two
 //! jails starting together start one filter.
 //!
 //! # Lifetime
@@ -63,7 +63,9 @@ impl DnsLease {
             .mode(0o755)
             .create(state)
             .with_context(|| format!("cannot create {}", state.display()))?;
-        let lock_path = state.join(format!("dns-{key:016x}.lock"));
+        // One lock for every filter: finding one takes a connect and a hello (well under a
+        // millisecond), and a lock file per setting would pile up (tests use many settings).
+        let lock_path = state.join("dns.lock");
         let lock_file = OpenOptions::new()
             .create(true)
             .truncate(false)
