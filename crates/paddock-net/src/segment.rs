@@ -27,8 +27,8 @@ use crate::error::{NetError, Result};
 use crate::lease::{Lease, LeaseDir, LeaseEntry, LeaseLock, Owner};
 use crate::link::{prepare_host_link, remove_host_link};
 use crate::names::{JailId, TableName};
-use crate::nft::{plan_jail, plan_table, Egress, JailRules, TableConfig};
-use crate::nft_apply::Nft;
+use crate::nft::{plan_jail, plan_table, Batch, Egress, JailRules, TableConfig};
+use crate::nft_apply::{Nft, PendingApply};
 use crate::pool::{overlaps_host_routes, read_host_routes, Ipv4Net, LinkPair, Pool};
 use crate::sys::Netns;
 use crate::sysctl;
@@ -84,11 +84,27 @@ pub struct Segment {
     leases: LeaseDir,
     rules: JailRules,
     recovered: Recovered,
+    /// The rules' transaction, started by [`Segment::reserve`] and waited for by
+    /// [`Segment::attach`].
+    install: Option<Install>,
+}
+
+/// The rules' transaction in flight.
+#[derive(Debug)]
+struct Install {
+    pending: PendingApply,
+    table: TableConfig,
+    /// What the batch holds, for the read-back when it installs the table.
+    batch: Batch,
+    /// `Some(stamp)` when the batch (re)installs the table: checked and recorded afterwards.
+    table_stamp: Option<String>,
 }
 
 impl Segment {
     /// Before the clone: checks the pool against the host's routes, removes dead jails'
-    /// leftovers, allocates a pair and records the lease. Nothing is created in the kernel yet.
+    /// leftovers, allocates a pair, records the lease, and starts the `nft` transaction that
+    /// installs the jail's rules (they name the jail's link, which need not exist yet), so that
+    /// it runs while the jail is being built; [`Segment::attach`] waits for it.
     pub fn reserve(
         cfg: NetConfig,
         egress: Egress,
@@ -128,8 +144,7 @@ impl Segment {
             owner,
             name,
         })?;
-        drop(lock);
-        Ok(Self {
+        let mut segment = Self {
             rules: JailRules {
                 id,
                 pair,
@@ -138,8 +153,41 @@ impl Segment {
                 host_ports,
             },
             cfg,
-            leases,
+            leases: leases.clone(),
             recovered,
+            install: None,
+        };
+        match segment.start_install(&lock) {
+            Ok(install) => segment.install = Some(install),
+            Err(e) => {
+                // Nothing was created in the kernel: the lease is all there is to undo.
+                let _ = lock.remove(&segment.rules.id);
+                return Err(e);
+            }
+        }
+        // From here on the caller releases the segment, whatever happens.
+        Ok(segment)
+    }
+
+    /// Starts the transaction: this jail's chains, plus the table when it is missing or was
+    /// built from other settings. The table's base chains are installed once and kept
+    /// (registering and unregistering netfilter hooks costs ~10 ms per transaction).
+    fn start_install(&self, lock: &LeaseLock<'_>) -> Result<Install> {
+        let table = self.table_config(lock)?;
+        let stamp = table_stamp(&table);
+        let jail = plan_jail(&table, &self.rules);
+        let (batch, table_stamp) = if lock.table_stamp().as_deref() == Some(stamp.as_str()) {
+            (jail, None)
+        } else {
+            let mut batch = plan_table(&table);
+            batch.extend(jail);
+            (batch, Some(stamp))
+        };
+        Ok(Install {
+            pending: self.cfg.nft.spawn_apply(&batch)?,
+            table,
+            batch,
+            table_stamp,
         })
     }
 
@@ -159,30 +207,45 @@ impl Segment {
     }
 
     /// After the clone, while init waits: the veth pair into init's network namespace, then
-    /// this jail's rules (and the table, the first time or when its settings changed), read
-    /// back and checked before this returns.
+    /// the rules' transaction must have held. A jail-only install is not read back (the
+    /// transaction is atomic and `nft` fails it as a whole; the same plan shape is read back on
+    /// every table install and hot reload); a table install is.
     pub fn attach(&mut self, init_pid: u32) -> Result<()> {
         let ns = Netns::of_pid(init_pid)?;
         prepare_host_link(&self.rules.id, self.rules.pair, &ns, &self.cfg.proc_sys)?;
-        let lock = self.leases.lock()?;
-        let table = self.table_config(&lock)?;
-        let stamp = table_stamp(&table);
-        let jail = plan_jail(&table, &self.rules);
-        // The table's base chains are installed once and kept (registering and unregistering
-        // netfilter hooks costs ~10 ms per transaction); a jail only adds its own chains. That
-        // install is not read back: the transaction is atomic and `nft` fails it as a whole, and
-        // the same plan shape is read back on every table install and hot reload.
-        if lock.table_stamp().as_deref() == Some(stamp.as_str()) {
-            match self.cfg.nft.apply(&jail) {
-                Ok(()) => return Ok(()),
-                // The table went away behind our back (e.g. a ruleset flush): install it again.
-                Err(_) => lock.set_table_stamp(None)?,
-            }
+        let Some(install) = self.install.take() else {
+            return Err(NetError::State {
+                action: "install rules for",
+                path: self.leases.path().to_path_buf(),
+                source: std::io::Error::other("attach called twice"),
+            });
+        };
+        let jail_only = install.table_stamp.is_none();
+        match install.pending.wait() {
+            Ok(_) if jail_only => return Ok(()),
+            Ok(_) => {}
+            // The table went away behind our back (e.g. a ruleset flush): install it again.
+            Err(_) if jail_only => {}
+            Err(e) => return Err(e),
         }
-        let mut batch = plan_table(&table);
-        batch.extend(jail);
-        self.cfg.nft.apply_verified(&table.table, &batch)?;
-        lock.set_table_stamp(Some(&stamp))
+        let lock = self.leases.lock()?;
+        let (table, batch) = if jail_only {
+            let table = self.table_config(&lock)?;
+            let mut batch = plan_table(&table);
+            batch.extend(plan_jail(&table, &self.rules));
+            self.cfg.nft.apply(&batch)?;
+            (table, batch)
+        } else {
+            (install.table, install.batch)
+        };
+        let state = self.cfg.nft.read_back(&table.table)?.unwrap_or_default();
+        state
+            .holds(&table.table, &batch)
+            .map_err(|missing| NetError::ReadBackMismatch {
+                table: table.table.to_string(),
+                missing,
+            })?;
+        lock.set_table_stamp(Some(&table_stamp(&table)))
     }
 
     /// Replaces the jail's egress (hot reload): in force when this returns; flows the new
@@ -340,6 +403,22 @@ pub fn base36(mut n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_install_start_leaves_no_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = NetConfig::new("10.213.0.0/16".parse().unwrap(), Vec::new()).unwrap();
+        cfg.lease_root = dir.path().to_path_buf();
+        cfg.nft = Nft::new(&dir.path().join("no-such-nft"));
+        let egress = Egress::Intranet { ranges: Vec::new() };
+        let err = Segment::reserve(cfg.clone(), egress, 5353, Vec::new(), None).unwrap_err();
+        assert!(matches!(err, NetError::SpawnNft { .. }), "{err}");
+        let leases = LeaseDir::for_current_netns(&cfg.lease_root).unwrap();
+        let lock = leases.lock().unwrap();
+        assert!(lock.entries().unwrap().is_empty(), "a lease was left");
+        // The allocation still moved on (round-robin), which is harmless.
+        assert!(lock.last_pair().is_some());
+    }
 
     #[test]
     fn base36_fits_a_jail_id() {

@@ -185,3 +185,37 @@ fn hot_reload_stops_open_flows_the_new_policy_denies() {
     );
     t.assert_clean();
 }
+
+/// The table is installed once and then only jails' chains are added (docs/network.md). If
+/// someone deletes it behind Paddock's back, the next jail must notice and install it again,
+/// never run unconfined.
+#[test]
+fn a_table_deleted_behind_paddocks_back_is_installed_again() {
+    let test = "a_table_deleted_behind_paddocks_back_is_installed_again";
+    if !netcli::require(test) {
+        return;
+    }
+    let t = Topology::new(1);
+    let curl = |url: &str| {
+        t.jail(&["--net", "intranet"])
+            .run(&["/usr/bin/curl", "-sS", "--max-time", "3", url])
+    };
+    let first = curl(&format!("http://{}/first", t.intra_ip()));
+    assert_eq!(first.code, 0, "{}", context(&first));
+    assert!(t.nft_tables().contains("inet paddock"));
+    netcli::topo::run_ok(
+        "ip",
+        &[
+            "netns", "exec", &t.host, "nft", "delete", "table", "inet", "paddock",
+        ],
+    );
+    let intra = curl(&format!("http://{}/second", t.intra_ip()));
+    assert_eq!(intra.code, 0, "{}", context(&intra));
+    let inet = curl("http://203.0.113.10/escape-after-delete");
+    // curl exit 7: connection refused (the rules' TCP reset), at once.
+    assert_eq!(inet.code, 7, "{}", context(&inet));
+    wait::settle();
+    assert!(t.inet_srv.with_data("escape-after-delete").is_empty());
+    assert!(t.nft_tables().contains("inet paddock"), "not reinstalled");
+    t.assert_clean();
+}
