@@ -9,9 +9,9 @@
 //! checking the host namespace is clean: no `pdk*` link, no `inet paddock` table, no lease,
 //! and no DNS filter process left after 3 s.
 //!
-//! Not covered: ICMP. The jail runs as `nobody`, raw sockets need CAP_NET_RAW (seccomp denies
-//! them anyway), and ICMP datagram sockets need `net.ipv4.ping_group_range` to include the
-//! jail's gid, which it does not by default ("1 0"); the kernel cannot send a jail's ICMP.
+//! ICMP is in `root_net_icmp.rs`: the jail's own user cannot send it (no CAP_NET_RAW, and
+//! `net.ipv4.ping_group_range` excludes it), so that test sends it as root from inside the
+//! jail's namespace.
 //!
 //! Root only (STYLE rule 13): without root every test prints why and returns, unless `CI` is
 //! set.
