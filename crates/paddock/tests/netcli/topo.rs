@@ -1,6 +1,7 @@
 //! The hosts of a test, each a network namespace, so the real host's interfaces, routes and
 //! ruleset are never touched and deleting the namespaces removes everything, even after a
-//! failed assertion. Paddock itself runs inside the "host" namespace (`ip netns exec`).
+//! failed assertion. Paddock itself runs inside the "host" namespace (`nsenter --net`:
+//! `ip netns exec` would remount `/sys` and hide the cgroup mounts).
 //!
 //! ```text
 //!   host ns ── ti<tag> 10.99.X.1/24   ══ eth0 10.99.X.10/24   ── intranet ns
