@@ -50,7 +50,15 @@
 //!   server sees whatever a jail encodes in those labels: wildcards should name domains the
 //!   organisation controls (policy validation refuses public suffixes).
 //! - A query already being answered when the table changes finishes under the policy it read.
-//! - [`JsonLinesSink`] writes synchronously from the answering task; the daemon will send
+//! - [`JsonLinesSink`] writes synchronously from the answering task. The service
+//!   ([`service::run`]) uses [`BufferedJsonLinesSink`] instead: the answering task only encodes
+//!   the event into a shared buffer, and a dedicated thread writes the buffer in one `write(2)`
+//!   at most [`AUDIT_BATCH_WINDOW`] (5 ms) after its first event, and drains it when the service
+//!   stops. Events are never dropped: a writer behind by 4 MiB makes the answering task wait
+//!   (back-pressure, as with a synchronous write). The price is a crash window: if the process is
+//!   killed, the events of its last few milliseconds are lost although their queries may have
+//!   been answered. A failed write is counted per event in [`DnsFilter::audit_failures`]. The
+//!   daemon will send
 //!   events to its database instead.
 //! - hickory-server itself logs every request (name included) through `tracing` at `info` under
 //!   the `hickory_server` target: the binary's subscriber should keep that target at `warn`.
@@ -73,7 +81,10 @@ pub mod service;
 mod table;
 mod upstream;
 
-pub use audit::{AuditDecision, AuditEvent, AuditSink, JsonLinesSink, Transport};
+pub use audit::{
+    AuditDecision, AuditEvent, AuditSink, BufferedJsonLinesSink, JsonLinesSink, Transport,
+    AUDIT_BATCH_WINDOW,
+};
 pub use control::ControlClient;
 pub use decision::{decide, Decision, DenyReason, RefuseReason};
 pub use error::EgressError;

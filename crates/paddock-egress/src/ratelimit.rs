@@ -54,6 +54,11 @@ struct Bucket {
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     limit: RateLimit,
+    /// Keyed by every source address that reaches the port, spoofed ones from outside included,
+    /// and inserted into by each: so it keeps std's randomly keyed SipHash (a predictable hasher
+    /// would let a sender pick addresses that share one probe chain and make every lookup walk
+    /// it) and is bounded by `MAX_TRACKED_CLIENTS`. The policy table's cheaper hasher is safe
+    /// only because root chooses its keys (`table.rs`).
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
 

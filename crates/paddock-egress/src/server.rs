@@ -137,7 +137,7 @@ impl DnsFilter {
 
     /// Audit events the sink failed to record since the filter was created.
     pub fn audit_failures(&self) -> u64 {
-        self.inner.audit_failures.load(Ordering::Relaxed)
+        self.inner.audit_failures.load(Ordering::Relaxed) + self.inner.audit.failures()
     }
 
     /// Starts answering on already-bound sockets (binding, and redirecting the jails' port 53
@@ -287,7 +287,7 @@ impl Inner {
         };
         e.decision = AuditDecision::Allow;
         e.rule = Some(rule.to_string());
-        self.forward(&reply, e, &name, original.query_type(), responder)
+        self.forward(&reply, e, name, original.query_type(), responder)
             .await
     }
 
@@ -299,7 +299,7 @@ impl Inner {
         &self,
         reply: &Reply<'_>,
         mut event: AuditEvent,
-        name: &str,
+        name: String,
         qtype: RecordType,
         responder: R,
     ) -> ResponseInfo {
@@ -309,7 +309,7 @@ impl Inner {
             .as_ref()
             .is_some_and(|edns| edns.flags().dnssec_ok);
         let key = CacheKey {
-            name: name.to_owned(),
+            name,
             qtype,
             class: DNSClass::IN,
             dnssec_ok,
@@ -320,7 +320,7 @@ impl Inner {
             self.record(&event);
             return reply.cached(&hit, responder).await;
         }
-        let answer = match Name::from_ascii(format!("{name}.")) {
+        let answer = match Name::from_ascii(format!("{}.", key.name)) {
             Ok(fqdn) => {
                 self.upstream
                     .resolve(Query::query(fqdn, qtype), dnssec_ok)

@@ -4,6 +4,7 @@
 //! pointer, so an `update` or `remove` is in force for every query that starts after it returns.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -50,7 +51,72 @@ impl ClientPolicy {
     }
 }
 
-type Map = HashMap<IpAddr, Arc<ClientPolicy>>;
+/// The table's hasher: FxHash-style multiply-rotate, unkeyed and several times cheaper than the
+/// standard SipHash on a 4- or 16-byte address, looked up once per query.
+///
+/// Safe only because the *keys* are not attacker-chosen: entries are the jail addresses root
+/// registers over the control socket (at most a few thousand), and a query from any other
+/// address is only a lookup that misses, which costs one probe sequence whatever its address. A
+/// flood of spoofed sources cannot grow this map or lengthen its chains. (The rate limiter's
+/// map, which any source address reaching the port inserts into, keeps SipHash: see
+/// `ratelimit.rs`.)
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AddrHasher(u64);
+
+const SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl AddrHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0 ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for AddrHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The multiply leaves its best bits high; hashbrown takes the bucket from the low ones.
+        self.0.rotate_left(26)
+    }
+}
+
+type Map = HashMap<IpAddr, Arc<ClientPolicy>, BuildHasherDefault<AddrHasher>>;
 
 /// Client address → [`ClientPolicy`], shared by the filter and whoever pushes policy.
 ///
@@ -70,7 +136,7 @@ impl FilterTable {
     /// An empty table: every client is denied everything.
     pub fn new() -> Self {
         Self {
-            inner: Arc::new(ArcSwap::from_pointee(Map::new())),
+            inner: Arc::new(ArcSwap::from_pointee(Map::default())),
         }
     }
 
@@ -116,6 +182,33 @@ impl FilterTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_addresses_spread_over_buckets() {
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<AddrHasher>::default();
+        let mut low = std::collections::HashSet::new();
+        for i in 0..4096u32 {
+            let v4 = IpAddr::from(std::net::Ipv4Addr::from(0x0a4d_0000 + i));
+            low.insert(build.hash_one(v4) & 0xfff);
+        }
+        // Sequential jail addresses must not collide into a few buckets.
+        assert!(low.len() > 2000, "{} distinct buckets of 4096", low.len());
+        let table = FilterTable::new();
+        for i in 0..4096u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a4d_0000 + i));
+            table.update(ip, ClientPolicy::new(Some(format!("j{i}")), Vec::new()));
+        }
+        for i in 0..4096u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a4d_0000 + i));
+            assert_eq!(
+                table.get(ip).unwrap().jail(),
+                Some(format!("j{i}").as_str())
+            );
+        }
+        let v6: IpAddr = "fd00::1".parse().unwrap();
+        assert!(table.get(v6).is_none());
+    }
 
     fn patterns(list: &[&str]) -> Vec<HostPattern> {
         list.iter().filter_map(|p| p.parse().ok()).collect()

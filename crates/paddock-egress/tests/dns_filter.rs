@@ -637,3 +637,45 @@ async fn serve_answers_until_shutdown_then_releases_the_port() {
     // The sockets were closed: the port can be bound again.
     assert!(tokio::net::TcpListener::bind(addr).await.is_ok());
 }
+
+/// UDP datagrams the parser cannot take: a header with a broken
+/// body gets FORMERR under its ID and no question; a short datagram or a response gets nothing.
+#[tokio::test]
+async fn answers_broken_datagrams_with_formerr_or_silence() {
+    let h = start(|_| {}).await;
+    let jail = jail_ip(2);
+    h.allow(jail, "j2", &["api.corp.test"]);
+    let addr = h.server.udp_addr();
+    let sock = UdpSocket::bind((jail, 0)).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+
+    // Header (ID 0x4242, RD, one question) followed by a question cut short.
+    let broken = [
+        0x42, 0x42, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, b'a', b'p',
+    ];
+    sock.send_to(&broken, addr).await.unwrap();
+    let (len, _) = tokio::time::timeout(IO_TIMEOUT, sock.recv_from(&mut buf))
+        .await
+        .expect("no FORMERR")
+        .unwrap();
+    let reply = Message::from_vec(&buf[..len]).unwrap();
+    assert_eq!(reply.metadata.id, 0x4242);
+    assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
+    assert!(reply.queries.is_empty());
+
+    // Too short for a header, and a well-formed response: no reply to either.
+    sock.send_to(&[0x42, 0x43, 0x01], addr).await.unwrap();
+    let mut response = query(ascii("api.corp.test."), RecordType::A);
+    response.metadata.message_type = hickory_proto::op::MessageType::Response;
+    sock.send_to(&response.to_vec().unwrap(), addr)
+        .await
+        .unwrap();
+    let silent = tokio::time::timeout(Duration::from_millis(300), sock.recv_from(&mut buf)).await;
+    assert!(silent.is_err(), "replied to a short datagram or a response");
+
+    // And the loop goes on answering.
+    let reply = ask(jail, addr, ascii("evil.test."), RecordType::TXT).await;
+    assert_eq!(reply.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(reply.queries[0].name(), &ascii("evil.test."));
+    assert!(h.upstream.seen().is_empty(), "{:?}", h.upstream.seen());
+}

@@ -22,7 +22,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use paddock_egress::control::{Reply, MAX_LINE};
 use paddock_egress::service::{self, ServiceConfig};
-use paddock_egress::{ControlClient, EgressError};
+use paddock_egress::{ControlClient, EgressError, AUDIT_BATCH_WINDOW};
 use paddock_policy::HostPattern;
 use util::{
     a_records, ascii, ask, exchange_tcp, jail_ip, query, start_upstream, Upstream, IO_TIMEOUT,
@@ -88,7 +88,10 @@ impl Service {
         self.thread.join().unwrap()
     }
 
+    /// The audit file once the service's writer has written what was recorded so far: events
+    /// are written in batches at most `AUDIT_BATCH_WINDOW` after they are recorded.
     fn audit(&self) -> Vec<serde_json::Value> {
+        std::thread::sleep(AUDIT_BATCH_WINDOW * 20);
         std::fs::read_to_string(&self.audit)
             .unwrap()
             .lines()
@@ -208,8 +211,20 @@ fn remove_denies_again() {
     assert_eq!(svc.audit().last().unwrap()["reason"], "unknown_client");
     // Removing an address that has no entry is not an error.
     c.remove(jail).unwrap();
+    // Two more queries just before the service stops: their events are written at exit.
+    for _ in 0..2 {
+        let reply = net.ask(jail, svc.port, "api.corp.test.");
+        assert_eq!(reply.metadata.response_code, ResponseCode::NXDomain);
+    }
     drop(c);
+    let audit_path = svc.audit.clone();
     svc.exit(IO_TIMEOUT).unwrap();
+    let lines = std::fs::read_to_string(audit_path).unwrap();
+    let decisions: Vec<String> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["decision"].to_string())
+        .collect();
+    assert_eq!(decisions, ["\"allow\"", "\"deny\"", "\"deny\"", "\"deny\""]);
 }
 
 #[test]
