@@ -282,10 +282,15 @@ fn start_and_wait(
     plan.sync_fd = sync_r.as_raw_fd();
     plan.err_fd = err_w.as_raw_fd();
     plan.tty_sock = tty.as_ref().map(|(_, child)| child.as_raw_fd());
-    plan.keep_fds = [Some(plan.sync_fd), Some(plan.err_fd), plan.tty_sock, plan.landlock_fd]
-        .into_iter()
-        .flatten()
-        .collect();
+    plan.keep_fds = [
+        Some(plan.sync_fd),
+        Some(plan.err_fd),
+        plan.tty_sock,
+        plan.landlock_fd,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     plan.keep_fds.sort_unstable();
     let parent_ends: Vec<i32> = [Some(sync_w.as_raw_fd()), Some(err_r.as_raw_fd())]
         .into_iter()
